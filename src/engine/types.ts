@@ -1,0 +1,127 @@
+// Shared vocabulary of the engine. The agent, the UI and the CLI depend on this file;
+// it depends on nothing, so every layer can import it without pulling in git, processes or Ink.
+
+export type Direction = 'min' | 'max';
+export type Status = 'keep' | 'discard' | 'crash';
+
+/** Token counts and price of one experiment's conversation with the model. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costUsd: number;
+}
+
+export const ZERO_USAGE: Usage = {
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  costUsd: 0,
+};
+
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    costUsd: a.costUsd + b.costUsd,
+  };
+}
+
+/** One row of results.tsv, as the program reads and writes it. */
+export interface ResultRow {
+  commit: string; // 7-character short hash
+  value: number; // the metric; 0 for crashes
+  memoryGb: number; // 0 for crashes
+  status: Status;
+  description: string;
+  tag: string;
+  startedAt: string; // ISO 8601
+  seconds: number; // wall time of the whole experiment (agent + commit + run)
+  usage: Usage;
+}
+
+/** The reference points of a tag: where it started and where it stands. */
+export interface Standing {
+  baseline: { commit: string; value: number } | null;
+  best: { commit: string; value: number; description: string } | null;
+}
+
+/** Everything an agent is told for one experiment. The agent remembers nothing between calls. */
+export interface ExperimentContext {
+  repoDir: string;
+  tag: string;
+  experiment: number; // 1-based number of this experiment within the tag (baseline is 0)
+  metric: string;
+  direction: Direction;
+  editable: string[]; // repo-relative paths the agent may change
+  programText: string; // the research protocol (program.md)
+  standing: Standing;
+  history: ResultRow[]; // every row of this tag so far, oldest first; the agent bounds what it sends
+  /** Present when the previous attempt of this experiment crashed and the agent may fix it. */
+  fix?: { attempt: number; reason: string; logTail: string; description: string };
+}
+
+/** What an agent hands back: a change left in the working tree, or the reason there is none. */
+export type Proposal =
+  | { kind: 'submitted'; description: string; usage: Usage }
+  | { kind: 'skipped'; reason: string; usage: Usage };
+
+/** Streamed activity of an agent, for the dashboard. */
+export type AgentActivity =
+  | { kind: 'text'; text: string } // a chunk of the model's words
+  | { kind: 'tool'; name: string; summary: string } // a tool call being made
+  | { kind: 'tool-result'; name: string; isError: boolean; summary: string }
+  | { kind: 'retry'; attempt: number; waitMs: number; reason: string }
+  | { kind: 'usage'; usage: Usage }; // running total of the current experiment
+
+/**
+ * Anything that edits files in the repository: the Claude agent, a scripted demo model,
+ * or a test double that writes train.py directly. It must leave its change in the working tree
+ * and must not commit; the engine verifies and commits.
+ */
+export interface Agent {
+  readonly name: string; // e.g. the model id, shown in the header
+  propose(ctx: ExperimentContext, signal: AbortSignal, onActivity: (a: AgentActivity) => void): Promise<Proposal>;
+}
+
+/**
+ * An error after which the run must stop (resumably), such as an API outage longer than the
+ * patience or a rejected API key. The engine ends the run cleanly with this message.
+ */
+export class FatalAgentError extends Error {
+  override name = 'FatalAgentError';
+}
+
+export type Phase = 'starting' | 'baseline' | 'agent' | 'committing' | 'training' | 'deciding' | 'stopping' | 'done';
+
+export interface EngineConfig {
+  repoDir: string;
+  tag: string;
+  metric: string;
+  direction: Direction;
+  editable: string[];
+  runCmd: string;
+  timeoutSec: number;
+  fixAttempts: number;
+  programPath: string;
+  maxExperiments: number | null; // experiments after the baseline, this invocation
+  maxHours: number | null;
+  maxCostUsd: number | null;
+}
+
+/** Everything the engine tells the outside world. The UI is a pure function of these events. */
+export type EngineEvent =
+  | { type: 'started'; at: number; tag: string; branch: string; agent: string; config: EngineConfig; resumed: boolean; rows: ResultRow[] }
+  | { type: 'recovered'; at: number; message: string }
+  | { type: 'phase'; at: number; phase: Phase; experiment: number; detail?: string }
+  | { type: 'agent'; at: number; experiment: number; activity: AgentActivity }
+  | { type: 'committed'; at: number; experiment: number; commit: string; description: string; restored: string[] }
+  | { type: 'skipped'; at: number; experiment: number; reason: string }
+  | { type: 'training'; at: number; experiment: number; elapsedSec: number; timeoutSec: number; logTail: string[] }
+  | { type: 'result'; at: number; experiment: number; row: ResultRow; standing: Standing }
+  | { type: 'stopping'; at: number; reason: string }
+  | { type: 'finished'; at: number; reason: string; exitCode: number };
