@@ -1,0 +1,214 @@
+// Flags of the main command, parsed and validated as a pure function: a bad flag is reported
+// before anything on disk is touched.
+
+import { parseArgs } from 'node:util';
+import type { Direction } from '../engine/types.js';
+
+export interface RunArgs {
+  tag: string;
+  maxExperiments: number | null;
+  maxHours: number | null;
+  maxCostUsd: number | null;
+  runCmd: string;
+  timeoutSec: number;
+  metric: string;
+  direction: Direction;
+  editable: string[];
+  fixAttempts: number;
+  program: string;
+  tui: boolean | null; // null: decide from whether stdout is a terminal
+  model: string | null;
+  maxTurns: number;
+  apiPatienceSec: number;
+}
+
+export const DEFAULTS = {
+  runCmd: 'uv run train.py',
+  timeoutSec: 600,
+  metric: 'val_bpb',
+  direction: 'min' as Direction,
+  editable: ['train.py'],
+  fixAttempts: 1,
+  program: 'program.md',
+  maxTurns: 30,
+  apiPatienceSec: 3600,
+};
+
+export const RUN_HELP = `autoresearch — an autonomous research loop that runs all night on your GPU.
+
+Usage:
+  autoresearch --tag <tag> [options]     run (or resume) the loop on branch autoresearch/<tag>
+  autoresearch results [--tag T] [--json] [--plot FILE]
+                                         summarise results.tsv (see: autoresearch results --help)
+  autoresearch demo [--dir D]            watch the whole loop work: toy trainer, scripted model,
+                                         no GPU and no API key needed
+  autoresearch init [DIR]                write program.md, train.py, prepare.py ... into DIR
+
+Each experiment: Claude makes one change to the editable files → the program commits it → runs
+the training command → reads the metric from run.log → keeps the commit if it beat the best,
+otherwise resets the branch (the idea stays under refs/autoresearch/<tag>/discarded/) → appends a
+row to results.tsv. Stop with q (after the current experiment) or Ctrl+C (now); run the same
+command again to resume.
+
+Options:
+  --tag <tag>              name of this line of research; branch autoresearch/<tag> (required)
+  --max-experiments <n>    stop after n experiments in this invocation (baseline not counted)
+  --max-hours <h>          stop starting new experiments after h hours (e.g. 8 or 0.5)
+  --max-cost <usd>         stop once this invocation has spent this many US dollars on the API
+  --run-cmd <cmd>          training command, run from the repository root  [${DEFAULTS.runCmd}]
+  --timeout <s>            a run taking longer is killed, with its whole process tree, and
+                           logged as a crash  [${DEFAULTS.timeoutSec}]
+  --metric <name>          value read from the log as "<name>: <number>" or "<name>=<number>"
+                           (the last one wins)  [${DEFAULTS.metric}]
+  --direction <min|max>    whether lower or higher is better  [${DEFAULTS.direction}]
+  --editable <a,b>         files the model may change; anything else is put back  [${DEFAULTS.editable.join(',')}]
+  --fix-attempts <n>       times the model may fix a crashed run within the same experiment  [${DEFAULTS.fixAttempts}]
+  --program <file>         research protocol given to the model as its instructions  [${DEFAULTS.program}]
+  --model <id>             Claude model (also AUTORESEARCH_MODEL)
+  --max-turns <n>          tool calls allowed per experiment before it is skipped  [${DEFAULTS.maxTurns}]
+  --api-patience <dur>     how long to keep retrying an unreachable/overloaded API before
+                           stopping (resumable), e.g. 3600, 90m, 1h  [1h]
+  --no-tui                 plain timestamped lines instead of the dashboard (automatic when
+                           stdout is not a terminal, e.g. under nohup)
+  -h, --help               show this help
+  -v, --version            show the version
+
+Environment:
+  ANTHROPIC_API_KEY        required for real runs (never passed to training or to the model's shell)
+  ANTHROPIC_BASE_URL       API endpoint (optional)
+  AUTORESEARCH_MODEL       default for --model
+
+Files (in the repository root): results.tsv (one row per experiment, git-ignored), run.log (the
+latest run), .autoresearch/<tag>/ (per-experiment logs, transcripts, state).
+
+Exit codes: 0 finished, 1 stopped on an error (resumable), 2 bad usage (nothing changed),
+130/143 interrupted by Ctrl+C / SIGTERM (resumable).`;
+
+export type ParseResult = { kind: 'run'; args: RunArgs } | { kind: 'help' } | { kind: 'version' } | { kind: 'error'; message: string };
+
+const TAG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+function positiveInt(name: string, raw: string | undefined, allowZero = false): number | string {
+  if (raw === undefined) return `${name} needs a value`;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) return `${name} must be a ${allowZero ? 'non-negative' : 'positive'} whole number, got "${raw}"`;
+  return n;
+}
+
+function positiveNumber(name: string, raw: string): number | string {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) return `${name} must be a positive number, got "${raw}"`;
+  return n;
+}
+
+/** "3600", "90s", "90m", "1h", "1.5h" → seconds. */
+export function parseDuration(raw: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/i.exec(raw.trim());
+  if (!m) return null;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  const seconds = unit === 'h' ? n * 3600 : unit === 'm' ? n * 60 : n;
+  return seconds > 0 ? seconds : null;
+}
+
+export function parseRunArgs(argv: string[]): ParseResult {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        tag: { type: 'string' },
+        'max-experiments': { type: 'string' },
+        'max-hours': { type: 'string' },
+        'max-cost': { type: 'string' },
+        'run-cmd': { type: 'string' },
+        timeout: { type: 'string' },
+        metric: { type: 'string' },
+        direction: { type: 'string' },
+        editable: { type: 'string' },
+        'fix-attempts': { type: 'string' },
+        program: { type: 'string' },
+        model: { type: 'string' },
+        'max-turns': { type: 'string' },
+        'api-patience': { type: 'string' },
+        tui: { type: 'boolean' },
+        'no-tui': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    return { kind: 'error', message: `${(err as Error).message}. See autoresearch --help.` };
+  }
+  const v = parsed.values;
+  if (v.help) return { kind: 'help' };
+  if (v.version) return { kind: 'version' };
+  if (parsed.positionals.length > 0) {
+    return { kind: 'error', message: `Unexpected argument "${parsed.positionals[0]}". Commands are results, demo and init; the loop itself needs --tag. See autoresearch --help.` };
+  }
+  if (!v.tag) return { kind: 'error', message: 'Missing --tag. Name this line of research, e.g. autoresearch --tag rope-scaling (it becomes branch autoresearch/rope-scaling).' };
+  if (!TAG_PATTERN.test(v.tag) || v.tag.includes('..') || v.tag.endsWith('.lock')) {
+    return { kind: 'error', message: `--tag "${v.tag}" cannot name a git branch: use letters, digits, '.', '_' and '-', starting with a letter or digit.` };
+  }
+
+  const errors: string[] = [];
+  const num = <T>(value: T | string): T | null => {
+    if (typeof value === 'string') {
+      errors.push(value);
+      return null;
+    }
+    return value;
+  };
+
+  const maxExperiments = v['max-experiments'] === undefined ? null : num(positiveInt('--max-experiments', v['max-experiments'], true));
+  const maxHours = v['max-hours'] === undefined ? null : num(positiveNumber('--max-hours', v['max-hours']));
+  const maxCostUsd = v['max-cost'] === undefined ? null : num(positiveNumber('--max-cost', v['max-cost'].replace(/^\$/, '')));
+  const timeoutSec = v.timeout === undefined ? DEFAULTS.timeoutSec : num(positiveNumber('--timeout', v.timeout));
+  const fixAttempts = v['fix-attempts'] === undefined ? DEFAULTS.fixAttempts : num(positiveInt('--fix-attempts', v['fix-attempts'], true));
+  const maxTurns = v['max-turns'] === undefined ? DEFAULTS.maxTurns : num(positiveInt('--max-turns', v['max-turns']));
+  let apiPatienceSec = DEFAULTS.apiPatienceSec;
+  if (v['api-patience'] !== undefined) {
+    const d = parseDuration(v['api-patience']);
+    if (d === null) errors.push(`--api-patience must be a duration like 3600, 90m or 1h, got "${v['api-patience']}"`);
+    else apiPatienceSec = d;
+  }
+  const direction = v.direction ?? DEFAULTS.direction;
+  if (direction !== 'min' && direction !== 'max') errors.push(`--direction must be min or max, got "${direction}"`);
+  const metric = v.metric ?? DEFAULTS.metric;
+  if (!/^[A-Za-z_][\w.-]*$/.test(metric)) errors.push(`--metric must be a name like val_bpb, got "${metric}"`);
+  const editable = (v.editable ?? DEFAULTS.editable.join(','))
+    .split(',')
+    .map((s) => s.trim().replace(/^\.\//, ''))
+    .filter(Boolean);
+  if (editable.length === 0) errors.push('--editable needs at least one file');
+  for (const file of editable) {
+    if (file.startsWith('/') || file.split('/').includes('..')) errors.push(`--editable paths must be inside the repository, got "${file}"`);
+  }
+  const runCmd = v['run-cmd'] ?? DEFAULTS.runCmd;
+  if (runCmd.trim() === '') errors.push('--run-cmd must not be empty');
+  if (v.tui && v['no-tui']) errors.push('--tui and --no-tui contradict each other');
+
+  if (errors.length > 0) return { kind: 'error', message: `${errors.join('\n')}\nSee autoresearch --help.` };
+  return {
+    kind: 'run',
+    args: {
+      tag: v.tag,
+      maxExperiments,
+      maxHours,
+      maxCostUsd,
+      runCmd,
+      timeoutSec: timeoutSec ?? DEFAULTS.timeoutSec,
+      metric,
+      direction: direction as Direction,
+      editable,
+      fixAttempts: fixAttempts ?? DEFAULTS.fixAttempts,
+      program: v.program ?? DEFAULTS.program,
+      tui: v['no-tui'] ? false : v.tui ? true : null,
+      model: v.model ?? null,
+      maxTurns: maxTurns ?? DEFAULTS.maxTurns,
+      apiPatienceSec,
+    },
+  };
+}

@@ -1,0 +1,195 @@
+// results.tsv: the untracked, append-only record of every experiment, shared by all tags.
+// The first five columns match Karpathy's notebooks exactly; ours follow them.
+
+import fs from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import type { ResultRow, Status } from '../engine/types.js';
+
+export const RESULTS_FILE = 'results.tsv';
+
+export const EXTRA_COLUMNS = [
+  'tag',
+  'started_at',
+  'seconds',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_write_tokens',
+  'cost_usd',
+] as const;
+
+export function headerFor(metricName: string): string[] {
+  return ['commit', metricName, 'memory_gb', 'status', 'description', ...EXTRA_COLUMNS];
+}
+
+const STATUSES: ReadonlySet<string> = new Set<Status>(['keep', 'discard', 'crash']);
+
+/** One line, no tabs: descriptions come from a model and must not break the TSV. */
+export function sanitizeDescription(text: string): string {
+  return text.replace(/[\t\r\n\v\f]+/g, ' ').replace(/\s{2,}/g, ' ').trim() || '(no description)';
+}
+
+function toCells(row: ResultRow): string[] {
+  return [
+    row.commit,
+    row.value.toFixed(6),
+    row.memoryGb.toFixed(1),
+    row.status,
+    sanitizeDescription(row.description),
+    row.tag,
+    row.startedAt,
+    String(Math.round(row.seconds)),
+    String(row.usage.inputTokens),
+    String(row.usage.outputTokens),
+    String(row.usage.cacheReadTokens),
+    String(row.usage.cacheWriteTokens),
+    row.usage.costUsd.toFixed(4),
+  ];
+}
+
+function toNumber(cell: string | undefined): number {
+  const n = Number(cell);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function fromCells(cells: string[]): ResultRow | null {
+  const [commit, value, memory, status, description, tag, startedAt, seconds, inTok, outTok, cacheRead, cacheWrite, cost] = cells;
+  if (!commit || !status || !STATUSES.has(status)) return null;
+  const metricValue = Number(value);
+  if (value === undefined || value === '' || Number.isNaN(metricValue)) return null;
+  return {
+    commit,
+    value: metricValue,
+    memoryGb: toNumber(memory),
+    status: status as Status,
+    description: description ?? '',
+    tag: tag ?? '',
+    startedAt: startedAt ?? '',
+    seconds: toNumber(seconds),
+    usage: {
+      inputTokens: toNumber(inTok),
+      outputTokens: toNumber(outTok),
+      cacheReadTokens: toNumber(cacheRead),
+      cacheWriteTokens: toNumber(cacheWrite),
+      costUsd: toNumber(cost),
+    },
+  };
+}
+
+export interface ResultsFile {
+  metricName: string | null; // the header's second column; null when the file is absent or empty
+  rows: ResultRow[];
+}
+
+/**
+ * Read every complete row. A last line without its newline was torn by a crash mid-write and is
+ * ignored, as are lines that do not parse (a hand edit, a foreign file): reading never throws on content.
+ */
+export function parseResults(text: string): ResultsFile {
+  const complete = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+  if (complete.trim() === '') return { metricName: null, rows: [] };
+  const records: string[][] = parse(complete, {
+    delimiter: '\t',
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+  });
+  const [header, ...body] = records;
+  const metricName = header?.[0] === 'commit' ? (header[1] ?? null) : null;
+  const rows: ResultRow[] = [];
+  for (const cells of metricName === null ? records : body) {
+    const row = fromCells(cells);
+    if (row) rows.push(row);
+  }
+  return { metricName, rows };
+}
+
+export function readResultsFile(path: string): ResultsFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { metricName: null, rows: [] };
+    throw err;
+  }
+  return parseResults(text);
+}
+
+/** The rows of one tag, oldest first. */
+export function rowsOfTag(rows: ResultRow[], tag: string): ResultRow[] {
+  return rows.filter((r) => r.tag === tag);
+}
+
+function firstLine(fd: number): string {
+  const buf = Buffer.alloc(4096);
+  const n = fs.readSync(fd, buf, 0, buf.length, 0);
+  const text = buf.subarray(0, n).toString('utf8');
+  const end = text.indexOf('\n');
+  return end >= 0 ? text.slice(0, end) : text;
+}
+
+/** Length of the file up to and including its last newline: what remains once a torn tail is cut. */
+function completeLength(fd: number, size: number): number {
+  const chunk = Buffer.alloc(64 * 1024);
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - chunk.length);
+    const n = fs.readSync(fd, chunk, 0, end - start, start);
+    const nl = chunk.subarray(0, n).lastIndexOf(0x0a);
+    if (nl >= 0) return start + nl + 1;
+    end = start;
+  }
+  return 0;
+}
+
+export class ResultsWriteError extends Error {
+  override name = 'ResultsWriteError';
+}
+
+/**
+ * Append one row whole or not at all: a torn tail left by an earlier crash is cut off first, the
+ * row goes out in a single write, and the file is fsynced before we return (the row is the ledger's
+ * proof that an experiment finished, so it must survive a power cut that follows).
+ */
+export function appendResult(path: string, metricName: string, row: ResultRow): void {
+  const line = stringify([toCells(row)], { delimiter: '\t', record_delimiter: '\n' });
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    const size = fs.fstatSync(fd).size;
+    if (size > 0) {
+      const header = firstLine(fd).split('\t');
+      if (header[0] === 'commit' && header[1] !== undefined && header[1] !== metricName) {
+        throw new ResultsWriteError(
+          `${path} records "${header[1]}" but this run measures "${metricName}". Use --metric ${header[1]}, or move ${path} aside to start a new file.`,
+        );
+      }
+      const complete = completeLength(fd, size);
+      if (complete !== size) fs.ftruncateSync(fd, complete);
+    }
+    const prefix = fs.fstatSync(fd).size === 0 ? stringify([headerFor(metricName)], { delimiter: '\t', record_delimiter: '\n' }) : '';
+    const data = Buffer.from(prefix + line, 'utf8');
+    const at = fs.fstatSync(fd).size;
+    let written = 0;
+    try {
+      while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, at + written);
+      fs.fsyncSync(fd);
+    } catch (err) {
+      // Leave no partial row behind (e.g. ENOSPC halfway): the file returns to its previous length.
+      try {
+        fs.ftruncateSync(fd, at);
+      } catch {
+        /* the original error is the one worth reporting */
+      }
+      throw err;
+    }
+  } catch (err) {
+    if (err instanceof ResultsWriteError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    const hint = e.code === 'ENOSPC' ? ' The disk is full: free some space and start again with the same command to resume.' : '';
+    throw new ResultsWriteError(`Could not append to ${path}: ${e.message}.${hint}`);
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}

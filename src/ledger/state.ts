@@ -1,0 +1,60 @@
+// The loop's on-disk state under .autoresearch/: the experiment in flight (so a restart after
+// kill -9 knows what it was doing), the tag's settings, and where logs and transcripts go.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Direction } from '../engine/types.js';
+
+export const STATE_DIR = '.autoresearch';
+
+export function tagDir(repoDir: string, tag: string): string {
+  return path.join(repoDir, STATE_DIR, tag);
+}
+
+export const lockPath = (repoDir: string): string => path.join(repoDir, STATE_DIR, 'lock');
+export const logsDir = (repoDir: string, tag: string): string => path.join(tagDir(repoDir, tag), 'logs');
+
+export function experimentLogPath(repoDir: string, tag: string, experiment: number, commit: string): string {
+  return path.join(logsDir(repoDir, tag), `${String(experiment).padStart(4, '0')}-${commit}.log`);
+}
+
+/** Written before each step that changes the tree; removed once the experiment's row is written. */
+export interface InFlight {
+  experiment: number;
+  phase: 'baseline' | 'agent' | 'training';
+  base: string; // the best commit the experiment started from
+  commit: string | null; // the experiment's commit, once made
+  description: string | null;
+  startedAt: string;
+  runPid?: number; // process group of the training run, while one is running
+}
+
+export interface TagConfig {
+  metric: string;
+  direction: Direction;
+}
+
+function writeJsonAtomic(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  fs.renameSync(tmp, file); // atomic: a reader sees the old or the new file, never half of one
+}
+
+function readJson<T>(file: string): T | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+const inFlightPath = (repoDir: string, tag: string) => path.join(tagDir(repoDir, tag), 'inflight.json');
+const configPath = (repoDir: string, tag: string) => path.join(tagDir(repoDir, tag), 'config.json');
+
+export const readInFlight = (repoDir: string, tag: string): InFlight | null => readJson<InFlight>(inFlightPath(repoDir, tag));
+export const writeInFlight = (repoDir: string, tag: string, f: InFlight): void => writeJsonAtomic(inFlightPath(repoDir, tag), f);
+export const clearInFlight = (repoDir: string, tag: string): void => fs.rmSync(inFlightPath(repoDir, tag), { force: true });
+
+export const readTagConfig = (repoDir: string, tag: string): TagConfig | null => readJson<TagConfig>(configPath(repoDir, tag));
+export const writeTagConfig = (repoDir: string, tag: string, c: TagConfig): void => writeJsonAtomic(configPath(repoDir, tag), c);

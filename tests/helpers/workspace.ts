@@ -1,0 +1,94 @@
+// A real git repository in a temp dir with a tiny stand-in trainer (python3, standard library)
+// that prints the real summary block, and an agent that edits train.py directly: enough to drive
+// the real loop end to end without a GPU or a model.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { Agent, AgentActivity, ExperimentContext, Proposal } from '../../src/engine/types.js';
+import { ZERO_USAGE } from '../../src/engine/types.js';
+
+/** Modes of the stand-in trainer, chosen by a constant in train.py like any hyperparameter. */
+export type TrainMode = 'ok' | 'crash' | 'nan' | 'oom' | 'hang' | 'nometric' | 'orphan';
+
+export const STAND_IN_TRAINER = (value: number, mode: TrainMode = 'ok', sleep = 0) => `# stand-in trainer: prints the summary block train.py prints
+import os, subprocess, sys, time
+VALUE = ${value}
+MODE = "${mode}"
+SLEEP = ${sleep}
+
+print("step 00001 | loss 3.2100", flush=True)
+if MODE == "hang":
+    time.sleep(1000)
+if MODE == "orphan":
+    child = subprocess.Popen(["sleep", "1000"])
+    open("orphan.pid", "w").write(str(child.pid))
+    time.sleep(1000)
+if SLEEP:
+    time.sleep(SLEEP)
+if MODE == "crash":
+    raise RuntimeError("boom")
+if MODE == "oom":
+    print("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB", file=sys.stderr)
+    sys.exit(1)
+if MODE == "nan":
+    print("loss is nan, stopping", flush=True)
+    sys.exit(1)
+print("---")
+if MODE != "nometric":
+    print(f"val_bpb:          {VALUE:.6f}")
+print("training_seconds: 0.1")
+print("peak_vram_mb:     45060.2")
+print("env_key_seen:     " + ("yes" if any(k.startswith("ANTHROPIC") for k in os.environ) else "no"))
+`;
+
+export function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
+}
+
+export function makeWorkspace(opts: { value?: number; mode?: TrainMode } = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-test-'));
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'config', 'user.name', 'Test');
+  git(dir, 'config', 'user.email', 'test@example.com');
+  fs.writeFileSync(path.join(dir, 'program.md'), '# protocol\nMake one change to train.py.\n');
+  fs.writeFileSync(path.join(dir, 'prepare.py'), '# fixed evaluation\n');
+  fs.writeFileSync(path.join(dir, 'train.py'), STAND_IN_TRAINER(opts.value ?? 1.0, opts.mode ?? 'ok'));
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'initial');
+  return dir;
+}
+
+export interface Edit {
+  value: number;
+  mode?: TrainMode;
+  sleep?: number;
+  description: string;
+}
+
+/** An agent that rewrites train.py from a list of planned edits; fix attempts take the next edit too. */
+export class PlannedAgent implements Agent {
+  readonly name = 'planned-test-agent';
+  readonly contexts: ExperimentContext[] = [];
+  constructor(private readonly plan: Edit[], private readonly beforeEdit?: (ctx: ExperimentContext) => void) {}
+
+  async propose(ctx: ExperimentContext, _signal: AbortSignal, onActivity: (a: AgentActivity) => void): Promise<Proposal> {
+    this.contexts.push(ctx);
+    this.beforeEdit?.(ctx);
+    const edit = this.plan.shift();
+    if (!edit) return { kind: 'skipped', reason: 'plan exhausted', usage: ZERO_USAGE };
+    onActivity({ kind: 'text', text: `trying ${edit.description}` });
+    fs.writeFileSync(path.join(ctx.repoDir, 'train.py'), STAND_IN_TRAINER(edit.value, edit.mode ?? 'ok', edit.sleep ?? 0));
+    return { kind: 'submitted', description: edit.description, usage: { ...ZERO_USAGE, inputTokens: 100, outputTokens: 10, costUsd: 0.01 } };
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

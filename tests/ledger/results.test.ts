@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { appendResult, parseResults, readResultsFile, ResultsWriteError, sanitizeDescription } from '../../src/ledger/results.js';
+import { ZERO_USAGE, type ResultRow } from '../../src/engine/types.js';
+
+const row = (over: Partial<ResultRow> = {}): ResultRow => ({
+  commit: 'abc1234', value: 0.9979, memoryGb: 44.0, status: 'keep', description: 'baseline', tag: 'rope',
+  startedAt: '2026-11-26T03:00:00.000Z', seconds: 331.4,
+  usage: { inputTokens: 1200, outputTokens: 300, cacheReadTokens: 5000, cacheWriteTokens: 0, costUsd: 0.01234 }, ...over,
+});
+
+const tmpFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'results-')), 'results.tsv');
+
+describe('results.tsv', () => {
+  it('writes the exact Karpathy columns first, then ours', () => {
+    const file = tmpFile();
+    appendResult(file, 'val_bpb', row());
+    appendResult(file, 'val_bpb', row({ commit: 'def5678', value: 0, memoryGb: 0, status: 'crash', description: 'wider\tmlp\n(OOM)' }));
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    expect(lines[0]).toBe('commit\tval_bpb\tmemory_gb\tstatus\tdescription\ttag\tstarted_at\tseconds\tinput_tokens\toutput_tokens\tcache_read_tokens\tcache_write_tokens\tcost_usd');
+    expect(lines[1]).toBe('abc1234\t0.997900\t44.0\tkeep\tbaseline\trope\t2026-11-26T03:00:00.000Z\t331\t1200\t300\t5000\t0\t0.0123');
+    expect(lines[2]?.split('\t').slice(0, 5)).toEqual(['def5678', '0.000000', '0.0', 'crash', 'wider mlp (OOM)']);
+    expect(lines[3]).toBe('');
+    const back = readResultsFile(file);
+    expect(back.metricName).toBe('val_bpb');
+    expect(back.rows).toHaveLength(2);
+    expect(back.rows[0]).toMatchObject({ commit: 'abc1234', value: 0.9979, memoryGb: 44, status: 'keep', tag: 'rope', seconds: 331 });
+    expect(back.rows[0]?.usage.costUsd).toBeCloseTo(0.0123);
+  });
+
+  it('names the metric column after --metric and refuses to mix metrics in one file', () => {
+    const file = tmpFile();
+    appendResult(file, 'accuracy', row());
+    expect(fs.readFileSync(file, 'utf8').split('\t')[1]).toBe('accuracy');
+    expect(() => appendResult(file, 'val_bpb', row())).toThrow(ResultsWriteError);
+    expect(() => appendResult(file, 'val_bpb', row())).toThrow(/--metric accuracy/);
+  });
+
+  it('ignores a torn last line when reading and cuts it before the next append', () => {
+    const file = tmpFile();
+    appendResult(file, 'val_bpb', row());
+    fs.appendFileSync(file, 'def5678\t0.99');
+    expect(readResultsFile(file).rows).toHaveLength(1);
+    appendResult(file, 'val_bpb', row({ commit: 'fff0000', description: 'next' }));
+    const rows = readResultsFile(file).rows;
+    expect(rows.map((r) => r.commit)).toEqual(['abc1234', 'fff0000']);
+    expect(fs.readFileSync(file, 'utf8')).not.toContain('def5678');
+  });
+
+  it('skips malformed lines and reads Karpathy-style five-column files', () => {
+    const text = 'commit\tval_bpb\tmemory_gb\tstatus\tdescription\na1b2c3d\t0.997900\t44.0\tkeep\tbaseline\ngarbage line\nb2c3d4e\tNaN\t0.0\tcrash\tx\nc3d4e5f\t0.993000\t44.2\tdiscard\tquote "me"\n';
+    const { rows } = parseResults(text);
+    expect(rows.map((r) => [r.commit, r.status, r.tag, r.description])).toEqual([
+      ['a1b2c3d', 'keep', '', 'baseline'],
+      ['c3d4e5f', 'discard', '', 'quote "me"'],
+    ]);
+  });
+
+  it('reads an absent file as empty', () => {
+    expect(readResultsFile('/nonexistent/results.tsv')).toEqual({ metricName: null, rows: [] });
+  });
+
+  it('sanitises descriptions to one line', () => {
+    expect(sanitizeDescription('a\tb\r\nc   d ')).toBe('a b c d');
+    expect(sanitizeDescription('\n')).toBe('(no description)');
+  });
+
+  it('round-trips descriptions with quotes and commas', () => {
+    const file = tmpFile();
+    appendResult(file, 'val_bpb', row({ description: 'use "gelu", not relu²' }));
+    expect(readResultsFile(file).rows[0]?.description).toBe('use "gelu", not relu²');
+  });
+});
