@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import { execa } from 'execa';
-import { groupAlive, killTree } from './tree.js';
+import { killTree, trackGroup } from './tree.js';
 
 export interface TrainingOptions {
   cmd: string; // a shell command line, e.g. `uv run train.py`
@@ -43,7 +43,10 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
     cleanup: false, // we stop the tree ourselves, group-wide
   });
   const pid = child.pid;
-  if (pid !== undefined) opts.onStart?.(pid);
+  if (pid !== undefined) {
+    trackGroup(pid);
+    opts.onStart?.(pid);
+  }
   const stop = (why: 'timeout' | 'interrupt') => {
     if (why === 'timeout') timedOut = true;
     else interrupted = true;
@@ -59,7 +62,7 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   if (ticker) clearInterval(ticker);
   opts.signal.removeEventListener('abort', onAbort);
   // The shell has exited; anything it left in its group (a dataloader worker, a stray `&`) goes too.
-  if (pid !== undefined && groupAlive(pid)) await killTree(pid, 1000);
+  if (pid !== undefined) await killTree(pid, 1000);
   const exitCode = typeof result.exitCode === 'number' ? result.exitCode : null;
   return {
     exitCode,

@@ -1,0 +1,101 @@
+// `autoresearch --tag <tag>`: wire the engine to the Claude agent and the dashboard, and turn
+// signals into the engine's stop requests.
+
+import { ClaudeAgent } from '../agent/claude/agent.js';
+import { checkApiKey, resolveModel } from '../agent/claude/model.js';
+import { runLoop, UsageError } from '../engine/loop.js';
+import type { Agent, EngineConfig } from '../engine/types.js';
+import { killTrackedGroupsNow } from '../proc/tree.js';
+import { startUi } from '../ui/index.js';
+import type { RunArgs } from './args.js';
+
+export interface Io {
+  cwd: string;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export function engineConfig(args: RunArgs, cwd: string): EngineConfig {
+  return {
+    repoDir: cwd,
+    tag: args.tag,
+    metric: args.metric,
+    direction: args.direction,
+    editable: args.editable,
+    runCmd: args.runCmd,
+    timeoutSec: args.timeoutSec,
+    fixAttempts: args.fixAttempts,
+    programPath: args.program,
+    maxExperiments: args.maxExperiments,
+    maxHours: args.maxHours,
+    maxCostUsd: args.maxCostUsd,
+  };
+}
+
+/**
+ * Run the loop with any agent, a UI and signal handling: the first Ctrl+C / SIGTERM stops the
+ * experiment in flight (logged, tree reset, resumable); a second one exits at once.
+ */
+export async function runWithUi(config: EngineConfig, agent: Agent, io: Io, opts: { tui: boolean | null; banner?: string }): Promise<number> {
+  const controller = new AbortController();
+  let gracefulReason: string | null = null;
+  const ui = startUi({
+    tui: opts.tui ?? Boolean(io.stdout.isTTY),
+    stdout: io.stdout,
+    stdin: process.stdin,
+    onGracefulStop: () => {
+      gracefulReason = 'q pressed: stopped after the experiment in flight';
+    },
+    ...(opts.banner ? { banner: opts.banner } : {}),
+  });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      controller.abort(signal);
+      return;
+    }
+    // Second signal: the user means it. Nothing is lost: the next start recovers from inflight.json.
+    killTrackedGroupsNow();
+    io.stderr.write(`\nautoresearch: forced exit. Run the same command again to recover and resume.\n`);
+    process.exit(signal === 'SIGTERM' ? 143 : 130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await runLoop(config, agent, {
+      onEvent: (e) => ui.onEvent(e),
+      signal: controller.signal,
+      gracefulStop: () => gracefulReason,
+      env: io.env,
+    });
+    await ui.close();
+    return result.exitCode;
+  } catch (err) {
+    await ui.close();
+    if (err instanceof UsageError) {
+      io.stderr.write(`autoresearch: ${err.message}\n`);
+      return 2;
+    }
+    io.stderr.write(`autoresearch: ${(err as Error).message}\nRun the same command again to resume; nothing recorded so far is lost.\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export async function runCommand(args: RunArgs, io: Io): Promise<number> {
+  const keyProblem = checkApiKey(io.env);
+  if (keyProblem) {
+    io.stderr.write(`autoresearch: ${keyProblem}\n`);
+    return 2;
+  }
+  const agent = new ClaudeAgent({
+    model: resolveModel(args.model ?? undefined, io.env),
+    maxTurns: args.maxTurns,
+    apiPatienceMs: args.apiPatienceSec * 1000,
+  });
+  return runWithUi(engineConfig(args, io.cwd), agent, io, { tui: args.tui });
+}

@@ -1,0 +1,128 @@
+// Whole-process drills: the loop in its own process, stopped by Ctrl+C, SIGTERM, or kill -9.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runLoop } from '../../src/engine/loop.js';
+import { readResultsFile } from '../../src/ledger/results.js';
+import type { EngineEvent } from '../../src/engine/types.js';
+import { git, makeWorkspace, pidAlive, PlannedAgent, STAND_IN_TRAINER } from '../helpers/workspace.js';
+
+const DRIVER = path.resolve('tests/fixtures/drive-loop.mjs');
+if (!fs.existsSync(path.resolve('dist/cli/run.js'))) throw new Error('Build first: npm run build (npm test does it).');
+
+interface DriverEdit { content: string; description: string; hangAfterEdit?: boolean }
+
+function startDriver(dir: string, edits: DriverEdit[], maxExperiments = edits.length): { child: ChildProcess; exit: Promise<number | null>; output: () => string } {
+  const planFile = path.join(dir, '.git', 'plan.json');
+  fs.writeFileSync(planFile, JSON.stringify({ maxExperiments, edits }));
+  const child = spawn(process.execPath, [DRIVER, dir, planFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  return { child, exit, output: () => out };
+}
+
+async function waitFor(check: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const orphanPid = (dir: string) => Number(fs.readFileSync(path.join(dir, 'orphan.pid'), 'utf8'));
+const rowsOf = (dir: string) => readResultsFile(path.join(dir, 'results.tsv')).rows;
+
+async function resume(dir: string, plan: ConstructorParameters<typeof PlannedAgent>[0]) {
+  const events: EngineEvent[] = [];
+  const result = await runLoop(
+    { repoDir: dir, tag: 'drill', metric: 'val_bpb', direction: 'min', editable: ['train.py'], runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, programPath: 'program.md', maxExperiments: plan.length, maxHours: null, maxCostUsd: null },
+    new PlannedAgent(plan),
+    { onEvent: (e) => events.push(e), signal: new AbortController().signal },
+  );
+  return { result, events };
+}
+
+describe('stopping the program', () => {
+  it('Ctrl+C during training: the run tree is stopped, the experiment logged as interrupted, exit 130', async () => {
+    const dir = makeWorkspace();
+    const d = startDriver(dir, [{ content: STAND_IN_TRAINER(0.5, 'orphan'), description: 'slow idea' }]);
+    await waitFor(() => fs.existsSync(path.join(dir, 'orphan.pid')));
+    const started = Date.now();
+    d.child.kill('SIGINT');
+    expect(await d.exit).toBe(130);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(pidAlive(orphanPid(dir))).toBe(false);
+    expect(rowsOf(dir).map((r) => [r.status, r.description])).toEqual([['keep', 'baseline'], ['crash', 'slow idea (interrupted)']]);
+    expect(git(dir, 'rev-parse', '--short=7', 'HEAD')).toBe(rowsOf(dir)[0]!.commit);
+    expect(git(dir, 'status', '--porcelain', '--untracked-files=no')).toBe('');
+  }, 30_000);
+
+  it('SIGTERM exits 143 the same way', async () => {
+    const dir = makeWorkspace();
+    const d = startDriver(dir, [{ content: STAND_IN_TRAINER(0.5, 'orphan'), description: 'slow idea' }]);
+    await waitFor(() => fs.existsSync(path.join(dir, 'orphan.pid')));
+    d.child.kill('SIGTERM');
+    expect(await d.exit).toBe(143);
+    expect(pidAlive(orphanPid(dir))).toBe(false);
+    expect(rowsOf(dir).at(-1)?.description).toBe('slow idea (interrupted)');
+  }, 30_000);
+
+  it('a second Ctrl+C forces an exit at once and still leaves no training process behind', async () => {
+    const dir = makeWorkspace();
+    // A trainer that ignores SIGTERM, so the first Ctrl+C alone would take the full grace period.
+    const stubborn = STAND_IN_TRAINER(0.5, 'orphan').replace('import os,', 'import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)\nimport os,');
+    const d = startDriver(dir, [{ content: stubborn, description: 'stubborn' }]);
+    await waitFor(() => fs.existsSync(path.join(dir, 'orphan.pid')));
+    d.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 200));
+    d.child.kill('SIGINT');
+    expect(await d.exit).toBe(130);
+    await waitFor(() => !pidAlive(orphanPid(dir)), 3000);
+    // The next start finishes the bookkeeping.
+    const { events } = await resume(dir, []);
+    expect(events.some((e) => e.type === 'recovered')).toBe(true);
+    expect(rowsOf(dir).map((r) => r.description)).toEqual(['baseline', 'stubborn (interrupted)']);
+  }, 30_000);
+});
+
+describe('kill -9 recovery', () => {
+  it('killed while training: the next start logs the experiment as interrupted, stops the orphaned run and carries on', async () => {
+    const dir = makeWorkspace();
+    const d = startDriver(dir, [{ content: STAND_IN_TRAINER(0.5, 'orphan'), description: 'lost in a power cut' }]);
+    await waitFor(() => fs.existsSync(path.join(dir, 'orphan.pid')));
+    d.child.kill('SIGKILL');
+    await d.exit;
+    expect(pidAlive(orphanPid(dir))).toBe(true); // the run outlived its parent, as it would on an OOM kill
+    const { events, result } = await resume(dir, [{ value: 0.8, description: 'after restart' }]);
+    expect(result.exitCode).toBe(0);
+    const recovered = events.find((e) => e.type === 'recovered');
+    expect(recovered?.type === 'recovered' && recovered.message).toMatch(/orphaned training run.*interrupted: logged as crash/);
+    expect(pidAlive(orphanPid(dir))).toBe(false);
+    expect(rowsOf(dir).map((r) => [r.status, r.description])).toEqual([
+      ['keep', 'baseline'],
+      ['crash', 'lost in a power cut (interrupted)'],
+      ['keep', 'after restart'],
+    ]);
+    const crashed = rowsOf(dir)[1]!.commit;
+    expect(git(dir, 'rev-parse', '--short=7', `refs/autoresearch/drill/discarded/${crashed}`)).toBe(crashed);
+    expect(git(dir, 'log', '--format=%s', '-2')).toBe('after restart\ninitial');
+  }, 30_000);
+
+  it('killed while the agent was editing: the edit is saved under a ref, no row is invented, the tree is reset', async () => {
+    const dir = makeWorkspace();
+    const d = startDriver(dir, [{ content: STAND_IN_TRAINER(0.7, 'ok'), description: 'half-done edit', hangAfterEdit: true }]);
+    await waitFor(() => fs.existsSync(path.join(dir, '.autoresearch', 'agent-editing')));
+    d.child.kill('SIGKILL');
+    await d.exit;
+    expect(git(dir, 'status', '--porcelain', '--untracked-files=no')).toBe('M train.py');
+    const { events } = await resume(dir, [{ value: 0.9, description: 'next idea' }]);
+    const recovered = events.find((e) => e.type === 'recovered');
+    expect(recovered?.type === 'recovered' && recovered.message).toMatch(/uncommitted edits of experiment 1 saved as refs\/autoresearch\/drill\/interrupted\//);
+    expect(rowsOf(dir).map((r) => r.description)).toEqual(['baseline', 'next idea']);
+    const saved = git(dir, 'for-each-ref', '--format=%(refname)', 'refs/autoresearch/drill/interrupted/');
+    expect(git(dir, 'show', `${saved}:train.py`)).toContain('VALUE = 0.7');
+  }, 30_000);
+});
