@@ -1,0 +1,142 @@
+// Executor of Anthropic's bash tool (bash_20250124). Each command runs in a fresh `bash -c` in the
+// repository root, in its own process group so that a time limit or Ctrl+C kills the whole tree,
+// with an environment that holds nothing secret: the model must never see the API key.
+
+import { spawn } from 'node:child_process';
+import type { ToolOutcome } from './outcome.js';
+
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH/i;
+
+/** True for variables the model's shell must not inherit. */
+export function isSecretEnvName(name: string): boolean {
+  return name.toUpperCase().startsWith('ANTHROPIC_') || SECRET_NAME.test(name);
+}
+
+/** The environment of the model's shell: ours minus anything secret, plus settings for a non-interactive run. */
+export function shellEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const clean: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !isSecretEnvName(name)) clean[name] = value;
+  }
+  clean['PAGER'] = 'cat';
+  clean['GIT_PAGER'] = 'cat';
+  clean['GIT_TERMINAL_PROMPT'] = '0';
+  return clean;
+}
+
+/** Keeps the first `headMax` and the last `tailMax` characters of a stream of text. */
+export class OutputCap {
+  private head = '';
+  private tail = '';
+  private dropped = 0;
+  constructor(private readonly headMax: number, private readonly tailMax: number) {}
+
+  push(chunk: string): void {
+    if (this.head.length < this.headMax) {
+      const room = this.headMax - this.head.length;
+      this.head += chunk.slice(0, room);
+      chunk = chunk.slice(room);
+      if (chunk === '') return;
+    }
+    this.tail += chunk;
+    if (this.tail.length > this.tailMax) {
+      this.dropped += this.tail.length - this.tailMax;
+      this.tail = this.tail.slice(this.tail.length - this.tailMax);
+    }
+  }
+
+  text(): string {
+    if (this.dropped === 0) return this.head + this.tail;
+    return `${this.head}\n[… ${this.dropped} characters of output omitted …]\n${this.tail}`;
+  }
+}
+
+export interface BashOptions {
+  cwd: string;
+  timeoutMs: number;
+  signal: AbortSignal;
+  env?: NodeJS.ProcessEnv; // the environment to scrub; process.env by default
+  headChars?: number;
+  tailChars?: number;
+}
+
+export interface BashResult extends ToolOutcome {
+  exitCode: number | null;
+  timedOut: boolean;
+  pid: number | undefined;
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/** Run one command. Rejects with the signal's reason when aborted (after killing the tree). */
+export function runBash(command: string, opts: BashOptions): Promise<BashResult> {
+  return new Promise((resolve, reject) => {
+    opts.signal.throwIfAborted();
+    const out = new OutputCap(opts.headChars ?? 10_000, opts.tailChars ?? 20_000);
+    const child = spawn('bash', ['-c', command], {
+      cwd: opts.cwd,
+      env: shellEnv(opts.env),
+      detached: true, // own process group: one kill reaches every descendant
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const pid = child.pid;
+    let timedOut = false;
+    let settled = false;
+    let exitCode: number | null = null;
+    let exitSignal: NodeJS.Signals | null = null;
+
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(pid);
+    }, opts.timeoutMs);
+    const onAbort = (): void => killGroup(pid);
+    opts.signal.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => out.push(d));
+
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal.removeEventListener('abort', onAbort);
+      if (opts.signal.aborted) return reject(opts.signal.reason);
+      let text = out.text();
+      if (text === '') text = '(no output)';
+      const notes: string[] = [];
+      if (timedOut) notes.push(`[the command was stopped after ${Math.round(opts.timeoutMs / 1000)} s, its whole process tree killed]`);
+      else if (exitSignal) notes.push(`[killed by ${exitSignal}]`);
+      else if (exitCode !== 0) notes.push(`[exit code ${exitCode}]`);
+      resolve({ text: notes.length ? `${text}\n${notes.join('\n')}` : text, isError: timedOut, exitCode, timedOut, pid });
+    };
+
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      opts.signal.removeEventListener('abort', onAbort);
+      if (!settled) {
+        settled = true;
+        reject(err);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      exitCode = code;
+      exitSignal = signal;
+      // Whatever the command left running in the background goes with it.
+      killGroup(pid);
+      // A grandchild that escaped the group (setsid) could hold the pipes open; do not wait on it forever.
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish();
+      }, 1000).unref();
+    });
+    child.on('close', finish);
+  });
+}

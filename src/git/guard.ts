@@ -1,0 +1,261 @@
+// Putting the repository back after something we do not trust ran in it (a model's bash command,
+// a whole agent call). Only the editable files may change: HEAD, the branch and every ref are put
+// back, other tracked files are restored from HEAD, and stray untracked files are removed
+// (ignored ones are left alone). Paths that were already dirty or untracked when the snapshot was
+// taken are put back to how they were then, not to HEAD: they are someone else's business.
+// Cheap on purpose: two git calls to snapshot, two to check, more only when something changed.
+
+import { lstat, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+
+/** How a dirty path looked at snapshot time. Small files are kept whole so they can be written back. */
+type FileState = { kind: 'absent' } | { kind: 'content'; data: Buffer } | { kind: 'large'; size: number; mtimeMs: number };
+
+export interface GitStateSnapshot {
+  head: string | null; // the commit HEAD resolved to, null on an unborn branch
+  branch: string | null; // refs/heads/<name> HEAD pointed at, null when detached
+  refs: Map<string, string>; // every ref and the object it named
+  dirty: Map<string, FileState>; // paths that differed from HEAD (or were untracked) at snapshot time
+}
+
+interface StatusEntry {
+  path: string;
+  inHead: boolean; // the path exists in HEAD's tree, so `git checkout HEAD -- path` restores it
+  inIndex: boolean; // the path is in the index (so it must be dropped from there too)
+}
+
+interface RepoStatus {
+  head: string | null;
+  branch: string | null;
+  entries: StatusEntry[];
+}
+
+const KEEP_CONTENT_MAX = 1024 * 1024;
+
+function git(repoDir: string): SimpleGit {
+  return simpleGit({ baseDir: repoDir, maxConcurrentProcesses: 1 });
+}
+
+function short(hash: string | null | undefined): string {
+  return hash ? hash.slice(0, 7) : '(none)';
+}
+
+/** Parse `git status --porcelain=v2 --branch -z --untracked-files=all`. */
+export function parseStatusV2(out: string): RepoStatus {
+  const fields = out.split('\0');
+  let head: string | null = null;
+  let branch: string | null = null;
+  const entries: StatusEntry[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    if (!f) continue;
+    if (f.startsWith('# branch.oid ')) {
+      const oid = f.slice('# branch.oid '.length);
+      head = oid === '(initial)' ? null : oid;
+    } else if (f.startsWith('# branch.head ')) {
+      const name = f.slice('# branch.head '.length);
+      branch = name === '(detached)' ? null : `refs/heads/${name}`;
+    } else if (f.startsWith('1 ') || f.startsWith('u ')) {
+      // 1 XY sub mH mI mW hH hI path   |   u XY sub m1 m2 m3 mW h1 h2 h3 path
+      const parts = f.split(' ');
+      const pathStart = f.startsWith('1 ') ? 8 : 10;
+      const mH = parts[3] ?? '000000';
+      const mI = parts[4] ?? '000000';
+      const unmerged = f.startsWith('u ');
+      entries.push({ path: parts.slice(pathStart).join(' '), inHead: unmerged || mH !== '000000', inIndex: unmerged || mI !== '000000' });
+    } else if (f.startsWith('2 ')) {
+      // 2 XY sub mH mI mW hH hI Xscore path \0 origPath: a rename or copy staged in the index.
+      const parts = f.split(' ');
+      entries.push({ path: parts.slice(9).join(' '), inHead: false, inIndex: true });
+      const orig = fields[++i];
+      if (orig) entries.push({ path: orig, inHead: true, inIndex: false });
+    } else if (f.startsWith('? ')) {
+      entries.push({ path: f.slice(2), inHead: false, inIndex: false });
+    }
+  }
+  return { head, branch, entries };
+}
+
+async function readStatus(g: SimpleGit): Promise<RepoStatus> {
+  // --no-optional-locks: a status must never fight another git process for the index lock.
+  const out = await g.raw(['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all']);
+  return parseStatusV2(out);
+}
+
+async function readRefs(g: SimpleGit): Promise<Map<string, string>> {
+  const out = await g.raw(['for-each-ref', '--format=%(objectname) %(refname)']);
+  const refs = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space > 0) refs.set(line.slice(space + 1), line.slice(0, space));
+  }
+  return refs;
+}
+
+async function captureFile(abs: string): Promise<FileState> {
+  try {
+    const info = await lstat(abs);
+    if (info.isFile() && info.size <= KEEP_CONTENT_MAX) return { kind: 'content', data: await readFile(abs) };
+    return { kind: 'large', size: info.size, mtimeMs: info.mtimeMs };
+  } catch {
+    return { kind: 'absent' };
+  }
+}
+
+/** Record HEAD, the branch, every ref and the dirty paths of a repository. */
+export async function snapshotGitState(repoDir: string): Promise<GitStateSnapshot> {
+  const g = git(repoDir);
+  const [status, refs] = await Promise.all([readStatus(g), readRefs(g)]);
+  const dirty = new Map<string, FileState>();
+  for (const e of status.entries) dirty.set(e.path, await captureFile(path.join(repoDir, e.path)));
+  return { head: status.head, branch: status.branch, refs, dirty };
+}
+
+async function sameAsBefore(abs: string, before: FileState): Promise<boolean> {
+  const now = await captureFile(abs);
+  if (before.kind === 'absent') return now.kind === 'absent';
+  if (before.kind === 'content') return now.kind === 'content' && now.data.equals(before.data);
+  return now.kind === 'large' && now.size === before.size && now.mtimeMs === before.mtimeMs;
+}
+
+async function removeEmptyParents(repoDir: string, rel: string): Promise<void> {
+  let dir = path.dirname(rel);
+  while (dir !== '.' && dir !== '' && dir !== '/') {
+    const abs = path.join(repoDir, dir);
+    try {
+      if ((await readdir(abs)).length > 0) return;
+      await rmdir(abs);
+    } catch {
+      return;
+    }
+    dir = path.dirname(dir);
+  }
+}
+
+async function restoreRefs(g: SimpleGit, snap: GitStateSnapshot, current: Map<string, string>): Promise<string[]> {
+  const undone: string[] = [];
+  for (const [ref, before] of snap.refs) {
+    const now = current.get(ref);
+    if (now === before) continue;
+    await g.raw(['update-ref', '-m', 'autoresearch: restore', ref, before]);
+    undone.push(now === undefined ? `ref ${ref} was deleted: recreated at ${short(before)}` : `ref ${ref} moved from ${short(before)} to ${short(now)}: put back at ${short(before)}`);
+  }
+  for (const [ref, now] of current) {
+    if (snap.refs.has(ref)) continue;
+    await g.raw(['update-ref', '-d', ref, now]);
+    undone.push(`ref ${ref} was created (at ${short(now)}): deleted`);
+  }
+  return undone;
+}
+
+async function restoreHead(g: SimpleGit, snap: GitStateSnapshot, status: RepoStatus): Promise<string[]> {
+  if (snap.branch !== null) {
+    if (status.branch === snap.branch) return [];
+    await g.raw(['symbolic-ref', '-m', 'autoresearch: restore', 'HEAD', snap.branch]);
+    const was = status.branch ? `switched to ${status.branch.replace('refs/heads/', 'branch ')}` : `detached at ${short(status.head)}`;
+    return [`HEAD was ${was}: put back on ${snap.branch.replace('refs/heads/', 'branch ')}`];
+  }
+  if (status.branch === null && status.head === snap.head) return [];
+  if (snap.head === null) return []; // cannot detach onto nothing; nothing sensible to restore
+  await g.raw(['update-ref', '--no-deref', '-m', 'autoresearch: restore', 'HEAD', snap.head]);
+  return [`HEAD was moved to ${status.branch ?? short(status.head)}: put back at ${short(snap.head)} (detached)`];
+}
+
+export interface RestoreOptions {
+  /**
+   * Paths the guard never touches besides the editable ones: exact repo-relative paths, or
+   * directory prefixes ending in '/'. Default: autoresearch's own state directory, so transcripts
+   * survive even in a repository that does not ignore it.
+   */
+  keep?: readonly string[];
+}
+
+export const DEFAULT_KEEP: readonly string[] = ['.autoresearch/'];
+
+function normalize(p: string): string {
+  return path.posix.normalize(p.replaceAll('\\', '/')).replace(/^\.\//, '').replace(/\/+$/, '');
+}
+
+/**
+ * Undo whatever happened since `snap` outside the editable paths. Returns one human-readable line
+ * per thing undone (empty when nothing was). Editable and kept paths are never touched.
+ */
+export async function restoreGitState(repoDir: string, snap: GitStateSnapshot, editable: readonly string[], options: RestoreOptions = {}): Promise<string[]> {
+  const g = git(repoDir);
+  const editableSet = new Set(editable.map(normalize));
+  const keep = (options.keep ?? DEFAULT_KEEP).map((k) => (k.endsWith('/') ? `${normalize(k)}/` : normalize(k)));
+  const untouchable = {
+    has: (p: string): boolean => editableSet.has(p) || keep.some((k) => (k.endsWith('/') ? p.startsWith(k) || `${p}/` === k : p === k)),
+  };
+  const undone: string[] = [];
+
+  let [status, refs] = await Promise.all([readStatus(g), readRefs(g)]);
+  const refsMoved = [...snap.refs].some(([r, h]) => refs.get(r) !== h) || refs.size !== snap.refs.size;
+  if (refsMoved || status.branch !== snap.branch || status.head !== snap.head) {
+    undone.push(...(await restoreHead(g, snap, status)));
+    undone.push(...(await restoreRefs(g, snap, refs)));
+    // The index still holds whatever HEAD pointed at meanwhile (a commit's tree, another branch):
+    // match it to the restored HEAD, keeping the working tree, so only real file changes remain.
+    if (snap.head !== null) await g.raw(['reset', '-q']);
+    status = await readStatus(g); // what differs from HEAD changed with HEAD
+  }
+
+  const toCheckout: string[] = [];
+  const toRemove: StatusEntry[] = [];
+  const seen = new Set<string>();
+  for (const e of status.entries) {
+    seen.add(e.path);
+    if (untouchable.has(e.path)) continue;
+    const before = snap.dirty.get(e.path);
+    if (before !== undefined) {
+      // Dirty before we started: put back the bytes we saw, if we kept them.
+      const abs = path.join(repoDir, e.path);
+      if (await sameAsBefore(abs, before)) continue;
+      if (before.kind === 'content') {
+        await writeFile(abs, before.data);
+        undone.push(`${e.path} was changed: put back as it was before the command`);
+      } else if (before.kind === 'absent') {
+        await rm(abs, { recursive: true, force: true });
+        undone.push(`${e.path} was created: removed`);
+      } else {
+        undone.push(`${e.path} (a large file that was already modified) was changed again and could not be put back`);
+      }
+      continue;
+    }
+    if (e.inHead) toCheckout.push(e.path);
+    else toRemove.push(e);
+  }
+
+  // Paths that were dirty at snapshot time but now match HEAD were reverted by the command.
+  for (const [p, before] of snap.dirty) {
+    if (seen.has(p) || untouchable.has(p)) continue;
+    if (before.kind === 'content') await writeFile(path.join(repoDir, p), before.data);
+    else if (before.kind === 'absent') await rm(path.join(repoDir, p), { recursive: true, force: true });
+    else continue;
+    undone.push(`${p} was reverted: put back as it was before the command`);
+  }
+
+  if (toCheckout.length > 0) {
+    await g.raw(['--literal-pathspecs', 'checkout', 'HEAD', '--', ...toCheckout]);
+    for (const p of toCheckout) undone.push(`${p} is not editable: restored from HEAD`);
+  }
+  if (toRemove.length > 0) {
+    // Drop them from the index if they were added there, then from the disk.
+    const staged = toRemove.filter((e) => e.inIndex).map((e) => e.path);
+    if (staged.length > 0) await g.raw(['--literal-pathspecs', 'rm', '-r', '-q', '--cached', '--ignore-unmatch', '-f', '--', ...staged]);
+    for (const e of toRemove) {
+      const abs = path.join(repoDir, e.path);
+      let isDir = false;
+      try {
+        isDir = (await stat(abs)).isDirectory();
+      } catch {
+        // already gone
+      }
+      await rm(abs, { recursive: true, force: true });
+      await removeEmptyParents(repoDir, e.path);
+      undone.push(`${e.path}${isDir ? '/' : ''} is a stray new file: removed`);
+    }
+  }
+  return undone;
+}
