@@ -4,26 +4,27 @@
 
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execa } from 'execa';
-import { mkdtempSync, rmSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseMetric, parseMemoryGb } from '../src/engine/metric.js';
+import { appendResult, parseResults } from '../src/ledger/results.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const workspace = path.join(root, 'workspace');
 
-let pycache: string;
+let scratch: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(() => {
   // Keep bytecode out of workspace/: it is published as-is and copied into users' repositories.
-  pycache = mkdtempSync(path.join(tmpdir(), 'autoresearch-pycache-'));
-  env = { ...process.env, PYTHONPYCACHEPREFIX: pycache, PYTHONDONTWRITEBYTECODE: '1' };
+  scratch = mkdtempSync(path.join(tmpdir(), 'autoresearch-scratch-'));
+  env = { ...process.env, PYTHONPYCACHEPREFIX: scratch, PYTHONDONTWRITEBYTECODE: '1' };
 });
 
 afterAll(() => {
-  rmSync(pycache, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 // Runs print_summary from train.py on its own (train.py needs torch and a GPU; this function does not).
@@ -111,5 +112,16 @@ describe('workspace', () => {
     const block = await printSummary({ ...SAMPLE, val_bpb: 1.23456789, peak_vram_mb: 10240.06 });
     expect(parseMetric(block, 'val_bpb')).toBe(1.234568);
     expect(parseMemoryGb(block)).toBeCloseTo(10240.1 / 1024, 10);
+  });
+
+  it('results.tsv.example is exactly what the loop writes for its rows', () => {
+    const example = readFileSync(path.join(workspace, 'results.tsv.example'), 'utf8');
+    const parsed = parseResults(example);
+    expect(parsed.metricName).toBe('val_bpb');
+    expect(parsed.rows.length).toBe(example.trimEnd().split('\n').length - 1);
+    expect(parsed.rows[0]).toMatchObject({ description: 'baseline', status: 'keep' });
+    const rewritten = path.join(scratch, 'results.tsv');
+    for (const row of parsed.rows) appendResult(rewritten, 'val_bpb', row);
+    expect(readFileSync(rewritten, 'utf8')).toBe(example);
   });
 });

@@ -130,6 +130,7 @@ class ResultsExampleTest(unittest.TestCase):
             self.assertRegex(row["cost_usd"], r"^\d+\.\d{4}$")
             for key in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"):
                 self.assertRegex(row[key], r"^\d+$")
+            self.assertRegex(row["started_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")  # Date.toISOString()
             datetime.fromisoformat(row["started_at"].replace("Z", "+00:00"))
             self.assertNotIn("\t", row["description"])
         self.assertEqual(len({row["commit"] for row in self.rows}), len(self.rows))
