@@ -158,7 +158,11 @@ export async function startFakeApi(script: Script, options: FakeApiOptions = {})
     const turnReply: AssistantTurn = isFault(reply) ? { content: [say('This reply is cut off by an injected fault. It should never be seen whole.')] } : reply;
     const content = toWireBlocks(turnReply.content, () => nextId('toolu'));
     const stopReason = deriveStopReason(content, turnReply.stopReason);
-    const usage: WireUsage = { ...cache.account(request), output_tokens: outputTokens(content), ...turnReply.usage };
+    const counted = cache.account(request);
+    const override = turnReply.usage ?? {};
+    // A script that sets the cache writes without their TTL split gets them all as 5-minute writes.
+    if (override.cache_creation_input_tokens !== undefined && override.ephemeral_1h_input_tokens === undefined) counted.ephemeral_1h_input_tokens = 0;
+    const usage: WireUsage = { ...counted, output_tokens: outputTokens(content), ...override };
     const message = buildMessage(nextId('msg'), String(request.model), content, stopReason, usage);
 
     if (!streaming) {

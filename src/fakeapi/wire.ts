@@ -16,6 +16,8 @@ export interface WireUsage {
   output_tokens: number;
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
+  /** The part of cache_creation_input_tokens written with a 1-hour TTL (reported under usage.cache_creation). */
+  ephemeral_1h_input_tokens?: number;
 }
 
 export type WireBlock =
@@ -33,7 +35,7 @@ export interface WireMessage {
   stop_sequence: null;
   stop_details: null;
   container: null;
-  usage: WireUsage & {
+  usage: Omit<WireUsage, 'ephemeral_1h_input_tokens'> & {
     cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
     inference_geo: null;
     service_tier: 'standard';
@@ -47,30 +49,36 @@ export interface SseEvent {
 
 /**
  * The token estimator of the fake server: a quarter of the characters of the JSON of each part of
- * the request (each tool, each system block, each message), rounded up. Additive over parts, so a
- * benchmark can add up a long conversation without re-serialising it.
+ * the request (each tool, each system block, each content block of each message; a string is
+ * counted as is), rounded up, with cache_control left out. Additive over parts, so a benchmark
+ * can add up a long conversation without re-serialising it.
  */
 export function estimateTokens(part: unknown): number {
-  const json = typeof part === 'string' ? part : JSON.stringify(part);
+  const json = typeof part === 'string' ? part : JSON.stringify(part, (k, v: unknown) => (k === 'cache_control' ? undefined : v));
   return Math.ceil((json ?? '').length / 4);
 }
 
 interface Part {
   json: string;
   tokens: number;
-  breakpoint: boolean;
+  breakpoint: '5m' | '1h' | null; // the TTL of its cache_control, if it has one
 }
 
-function hasCacheControl(x: unknown): boolean {
-  return typeof x === 'object' && x !== null && 'cache_control' in x && (x as { cache_control: unknown }).cache_control != null;
+function breakpointOf(x: unknown): '5m' | '1h' | null {
+  if (typeof x !== 'object' || x === null || !('cache_control' in x)) return null;
+  const cc = (x as { cache_control: unknown }).cache_control;
+  if (typeof cc !== 'object' || cc === null) return null;
+  return (cc as { ttl?: unknown }).ttl === '1h' ? '1h' : '5m';
 }
 
 /** The request's cacheable parts in the API's prefix order: tools, then system, then messages' blocks. */
 export function requestParts(body: Record<string, unknown>): Part[] {
   const parts: Part[] = [];
+  // cache_control marks where a cached prefix ends; as in the real API it is not part of the
+  // content, so moving a breakpoint does not change what was cached before it.
   const add = (x: unknown): void => {
-    const json = typeof x === 'string' ? x : JSON.stringify(x);
-    parts.push({ json, tokens: Math.ceil(json.length / 4), breakpoint: hasCacheControl(x) });
+    const json = typeof x === 'string' ? x : JSON.stringify(x, (k, v: unknown) => (k === 'cache_control' ? undefined : v));
+    parts.push({ json, tokens: Math.ceil(json.length / 4), breakpoint: breakpointOf(x) });
   };
   if (Array.isArray(body['tools'])) for (const t of body['tools']) add(t);
   const system = body['system'];
@@ -85,31 +93,69 @@ export function requestParts(body: Record<string, unknown>): Part[] {
   return parts;
 }
 
-/** A prompt cache: the hashes of prefixes written at cache_control breakpoints. No expiry. */
+/**
+ * A prompt cache as the API documents it: a request writes the prefix ending at each of its
+ * cache_control breakpoints, and reads the longest prefix already written that ends at one of its
+ * breakpoints or at any of the 20 blocks before each. No expiry.
+ */
 export class PromptCache {
   private readonly seen = new Set<string>();
+  static readonly LOOKBACK = 20;
 
-  /** Split a request's input tokens into uncached, cache-read and cache-write, and remember its breakpoints. */
-  account(body: Record<string, unknown>): Pick<WireUsage, 'input_tokens' | 'cache_creation_input_tokens' | 'cache_read_input_tokens'> {
+  /** Split a request's input tokens into uncached, cache-read and cache-write (by TTL), and remember its breakpoints. */
+  account(body: Record<string, unknown>): Pick<WireUsage, 'input_tokens' | 'cache_creation_input_tokens' | 'cache_read_input_tokens' | 'ephemeral_1h_input_tokens'> {
     const parts = requestParts(body);
     const hash = createHash('sha256');
+    const prefixKeys: string[] = []; // key of the prefix ending after part i
+    const prefixTokens: number[] = [];
     let total = 0;
-    let readUpTo = 0; // tokens of the longest prefix already cached
-    let lastBreakpoint = 0; // tokens up to the last breakpoint of this request
-    const keys: string[] = [];
     for (const p of parts) {
       hash.update(p.json);
       total += p.tokens;
-      if (!p.breakpoint) continue;
-      const key = hash.copy().digest('hex');
-      keys.push(key);
-      if (this.seen.has(key)) readUpTo = total;
-      lastBreakpoint = total;
+      prefixKeys.push(hash.copy().digest('hex'));
+      prefixTokens.push(total);
     }
-    for (const k of keys) this.seen.add(k);
-    const write = Math.max(0, lastBreakpoint - readUpTo);
-    return { input_tokens: total - readUpTo - write, cache_read_input_tokens: readUpTo, cache_creation_input_tokens: write };
+    let readUpTo = 0;
+    const breakpoints: Array<{ at: number; ttl: '5m' | '1h'; key: string }> = [];
+    parts.forEach((p, i) => {
+      if (p.breakpoint === null) return;
+      breakpoints.push({ at: prefixTokens[i]!, ttl: p.breakpoint, key: prefixKeys[i]! });
+      for (let j = i; j >= Math.max(0, i - PromptCache.LOOKBACK); j--) {
+        if (this.seen.has(prefixKeys[j]!)) {
+          readUpTo = Math.max(readUpTo, prefixTokens[j]!);
+          break;
+        }
+      }
+    });
+    // What lies between the cached prefix and each breakpoint is written with that breakpoint's TTL.
+    let write = 0;
+    let write1h = 0;
+    let from = readUpTo;
+    for (const b of breakpoints) {
+      this.seen.add(b.key);
+      if (b.at <= from) continue;
+      write += b.at - from;
+      if (b.ttl === '1h') write1h += b.at - from;
+      from = b.at;
+    }
+    return { input_tokens: total - readUpTo - write, cache_read_input_tokens: readUpTo, cache_creation_input_tokens: write, ephemeral_1h_input_tokens: write1h };
   }
+}
+
+/** The text of a message's content: the string, or its text blocks joined. */
+export function messageText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .filter((b): b is { type: 'text'; text: string } => typeof b === 'object' && b !== null && (b as { type?: unknown }).type === 'text')
+    .map((b) => b.text)
+    .join('\n');
+}
+
+/** The text of a request's first user message: where a scripted model reads which experiment it is in. */
+export function firstUserText(body: { messages?: unknown }): string {
+  const first = Array.isArray(body.messages) ? (body.messages[0] as { content?: unknown } | undefined) : undefined;
+  return messageText(first?.content);
 }
 
 const ERROR_TYPES: Record<number, string> = {
@@ -155,6 +201,7 @@ export function outputTokens(blocks: WireBlock[]): number {
 }
 
 export function buildMessage(id: string, model: string, content: WireBlock[], stopReason: StopReason, usage: WireUsage): WireMessage {
+  const { ephemeral_1h_input_tokens: write1h = 0, ...counts } = usage;
   return {
     id,
     type: 'message',
@@ -166,8 +213,8 @@ export function buildMessage(id: string, model: string, content: WireBlock[], st
     stop_details: null,
     container: null,
     usage: {
-      ...usage,
-      cache_creation: { ephemeral_5m_input_tokens: usage.cache_creation_input_tokens, ephemeral_1h_input_tokens: 0 },
+      ...counts,
+      cache_creation: { ephemeral_5m_input_tokens: counts.cache_creation_input_tokens - write1h, ephemeral_1h_input_tokens: write1h },
       inference_geo: null,
       service_tier: 'standard',
     },

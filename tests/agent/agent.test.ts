@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClaudeAgent } from '../../src/agent/claude/agent.js';
 import { costOfCall } from '../../src/agent/claude/pricing.js';
 import { NUDGE } from '../../src/agent/claude/prompt.js';
-import { say, startFakeApi, turn, useTool, type AssistantTurn, type FakeApi, type Reply } from '../../src/fakeapi/index.js';
+import { firstUserText, messageText, say, startFakeApi, turn, useTool, type AssistantTurn, type FakeApi, type MessagesRequest, type Reply } from '../../src/fakeapi/index.js';
 import { cleanupRepos, collect, context, FAKE_KEY, makeRepo, TRAIN_PY } from './helpers.js';
 
 let api: FakeApi | null = null;
@@ -59,10 +59,14 @@ describe('ClaudeAgent', () => {
     const first = api.requests[0]!.body as Record<string, any>;
     expect(first['stream']).toBe(true);
     expect(first['model']).toBe('claude-sonnet-5-5');
-    expect(first['system']).toEqual([{ type: 'text', text: context(repo).programText, cache_control: { type: 'ephemeral' } }]);
+    // The system prompt and tools are cached for an hour: they must outlive a 5-minute training run.
+    expect(first['system']).toEqual([{ type: 'text', text: context(repo).programText, cache_control: { type: 'ephemeral', ttl: '1h' } }]);
     expect(first['tools'].map((t: { name: string }) => t.name)).toEqual(['bash', 'str_replace_based_edit_tool', 'submit_experiment']);
-    expect(first['tools'][2].cache_control).toEqual({ type: 'ephemeral' });
-    expect(first['messages'][0].content).toContain('Experiment 1');
+    expect(first['tools'][2].cache_control).toEqual({ type: 'ephemeral', ttl: '1h' });
+    expect(firstUserText(first as MessagesRequest)).toContain('Experiment 1');
+    // The newest block carries the moving cache breakpoint; the stored conversation does not.
+    expect(first['messages'][0].content.at(-1).cache_control).toEqual({ type: 'ephemeral' });
+    expect((api.requests[1]!.body as any).messages[0].content[0].cache_control).toBeUndefined();
 
     // The view's result reached the model with line numbers.
     const second = api.requests[1]!.body as Record<string, any>;
@@ -95,13 +99,27 @@ describe('ClaudeAgent', () => {
     // Hand-checked: (2700·2 + 420·10 + 5000·2.5 + 5000·0.1) / 1e6
     expect(proposal.usage.costUsd).toBeCloseTo(0.0226, 10);
 
-    // Without overrides the fake server's own cache shows the system prompt and tools cached once, then read.
+    // Without overrides the fake server's own cache accounting shows the breakpoints at work: tools,
+    // system prompt and first message are written by the first call and read by the second, which
+    // writes only what is new; with the breakpoint on the newest block nothing is sent uncached.
     const repo2 = makeRepo();
     await api.close();
     api = await startFakeApi(scripted([edit('DEPTH = 8', 'DEPTH = 12'), submit('deeper still')]));
     const p2 = await agentFor(api.url).propose(context(repo2), new AbortController().signal, () => {});
-    expect(p2.usage.cacheWriteTokens).toBeGreaterThan(0);
-    expect(p2.usage.cacheReadTokens).toBe(p2.usage.cacheWriteTokens);
+    const lines = readFileSync(path.join(repo2, '.autoresearch/test/transcripts/0001.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const perCall = lines.filter((l) => l.type === 'message' && l.role === 'assistant').map((l) => l.usage);
+    expect(perCall).toHaveLength(2);
+    expect(perCall[0]).toMatchObject({ input_tokens: 0, cache_read_input_tokens: 0 });
+    expect(perCall[1]).toMatchObject({ input_tokens: 0, cache_read_input_tokens: perCall[0].cache_creation_input_tokens });
+    expect(perCall[1].cache_creation_input_tokens).toBeLessThan(perCall[0].cache_creation_input_tokens);
+    expect(p2.usage.inputTokens).toBe(0);
+    // Tools and system prompt were written with the 1-hour TTL (priced at $4/M), the rest with 5 minutes ($2.50/M).
+    const w1h = perCall[0].cache_creation.ephemeral_1h_input_tokens as number;
+    expect(w1h).toBeGreaterThan(0);
+    expect(perCall[1].cache_creation.ephemeral_1h_input_tokens).toBe(0);
+    const out = perCall[0].output_tokens + perCall[1].output_tokens;
+    const w5m = p2.usage.cacheWriteTokens - w1h;
+    expect(p2.usage.costUsd).toBeCloseTo((w1h * 4 + w5m * 2.5 + p2.usage.cacheReadTokens * 0.1 + out * 10) / 1e6, 12);
   });
 
   it('writes the transcript as JSONL under .autoresearch/<tag>/transcripts, and the key is in no body and no file', async () => {
@@ -141,7 +159,7 @@ describe('ClaudeAgent', () => {
     const ctx = context(repo, { experiment: 3, fix: { attempt: 1, reason: 'CUDA out of memory', logTail: 'Traceback...\ntorch.OutOfMemoryError: CUDA out of memory', description: 'DEPTH 8 -> 16' } });
     await agentFor(api.url).propose(ctx, new AbortController().signal, () => {});
     expect(statSync(path.join(repo, '.autoresearch', 'test', 'transcripts', '0003-fix1.jsonl')).isFile()).toBe(true);
-    const prompt = (api.requests[0]!.body as any).messages[0].content as string;
+    const prompt = firstUserText(api.requests[0]!.body as MessagesRequest);
     expect(prompt).toContain('fix attempt 1');
     expect(prompt).toContain('CUDA out of memory');
     expect(prompt).toContain('DEPTH 8 -> 16');
@@ -162,7 +180,8 @@ describe('ClaudeAgent', () => {
     expect(proposal).toMatchObject({ kind: 'skipped', reason: expect.stringMatching(/without calling submit_experiment/) });
     expect(api.requests).toHaveLength(2);
     const nudge = (api.requests[1]!.body as any).messages.at(-1);
-    expect(nudge).toEqual({ role: 'user', content: NUDGE });
+    expect(nudge.role).toBe('user');
+    expect(messageText(nudge.content)).toBe(NUDGE);
 
     // A model that listens to the nudge gets its experiment.
     const repo2 = makeRepo();

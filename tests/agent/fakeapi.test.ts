@@ -128,4 +128,17 @@ describe('prompt cache accounting', () => {
     expect(second.input_tokens).toBe(first.input_tokens);
     expect(first.input_tokens).toBe(estimateTokens('hello'));
   });
+
+  it('splits writes by TTL and finds an earlier prefix when the breakpoint moves on', () => {
+    const cache = new PromptCache();
+    const tools = [{ name: 't', input_schema: {}, cache_control: { type: 'ephemeral', ttl: '1h' } }];
+    const system = [{ type: 'text', text: 'S'.repeat(400), cache_control: { type: 'ephemeral', ttl: '1h' } }];
+    const a = { type: 'text', text: 'A'.repeat(200) };
+    const b = { type: 'text', text: 'B'.repeat(200) };
+    const first = cache.account({ tools, system, messages: [{ role: 'user', content: [{ ...a, cache_control: { type: 'ephemeral' } }] }] });
+    expect(first.ephemeral_1h_input_tokens).toBe(estimateTokens(tools[0]) + estimateTokens(system[0]));
+    expect(first.cache_creation_input_tokens).toBe(first.ephemeral_1h_input_tokens! + estimateTokens(a));
+    const second = cache.account({ tools, system, messages: [{ role: 'user', content: [a, { ...b, cache_control: { type: 'ephemeral' } }] }] });
+    expect(second).toEqual({ input_tokens: 0, cache_read_input_tokens: first.cache_creation_input_tokens, cache_creation_input_tokens: estimateTokens(b), ephemeral_1h_input_tokens: 0 });
+  });
 });

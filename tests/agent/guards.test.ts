@@ -144,7 +144,8 @@ describe('bash guards', () => {
     expect(result(5).content).toMatch(/junk\/deep\/f\.txt is a stray new file: removed/);
     expect(result(5).content).not.toMatch(/run\.log/);
     expect(result(6).content).toMatch(/HEAD was detached at .*: put back on branch autoresearch\/test/);
-    expect(result(7)).toEqual({ type: 'tool_result', tool_use_id: expect.any(String), content: 'fine\n' });
+    expect(result(7)).toMatchObject({ type: 'tool_result', content: 'fine\n' });
+    expect(result(7).is_error).toBeUndefined();
 
     expect(git(repo, 'rev-parse', 'HEAD')).toBe(head);
     expect(git(repo, 'symbolic-ref', 'HEAD')).toBe('refs/heads/autoresearch/test');

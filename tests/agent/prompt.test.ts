@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClaudeAgent } from '../../src/agent/claude/agent.js';
 import { buildUserPrompt, summarizeOlder } from '../../src/agent/claude/prompt.js';
 import type { ExperimentContext } from '../../src/engine/types.js';
-import { say, startFakeApi, turn, type FakeApi } from '../../src/fakeapi/index.js';
+import { firstUserText, say, startFakeApi, turn, type FakeApi, type MessagesRequest } from '../../src/fakeapi/index.js';
 import { cleanupRepos, context, FAKE_KEY, makeRepo, row } from './helpers.js';
 
 let api: FakeApi | null = null;
@@ -69,7 +69,7 @@ describe('prompt', () => {
     const firstMessageLength = async (n: number): Promise<number> => {
       const before = api!.requests.length;
       await agent.propose({ ...ctxWith(n), repoDir: repo }, new AbortController().signal, () => {});
-      return ((api!.requests[before]!.body as { messages: Array<{ content: string }> }).messages[0]!.content).length;
+      return firstUserText(api!.requests[before]!.body as MessagesRequest).length;
     };
     const at50 = await firstMessageLength(50);
     expect(await firstMessageLength(500)).toBeLessThanOrEqual(1.2 * at50);

@@ -25,6 +25,12 @@ describe('pricing', () => {
     expect(costOfCall('claude-opus-5-5', { inputTokens: 2000, outputTokens: 500, cacheWriteTokens: 0, cacheReadTokens: 10_000 })).toBeCloseTo((2000 * 4 + 500 * 20 + 10_000 * 0.2) / 1e6, 12);
   });
 
+  it('prices 1-hour cache writes at their own rate', () => {
+    // Sonnet 5.5: 5-minute writes $2.50/M, 1-hour writes $4/M.
+    expect(costOfCall('claude-sonnet-5-5', { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 3_000_000, cacheWrite1hTokens: 1_000_000 })).toBeCloseTo(2 * 2.5 + 4, 10);
+    for (const [model, p] of Object.entries(PRICES)) expect(p.cacheWrite1h, model).toBeCloseTo(2 * p.input, 10);
+  });
+
   it('bills Haiku 5.5 at its long-prompt rate past 100k prompt tokens, counting cache tokens', () => {
     const short = costOfCall('claude-haiku-5-5', { inputTokens: 50_000, outputTokens: 1000, cacheWriteTokens: 0, cacheReadTokens: 50_000 });
     const long = costOfCall('claude-haiku-5-5', { inputTokens: 50_001, outputTokens: 1000, cacheWriteTokens: 0, cacheReadTokens: 50_000 });

@@ -107,9 +107,11 @@ export class ClaudeAgent implements Agent {
     };
     const transcript = new Transcript(transcriptPath(ctx.repoDir, ctx.tag, ctx.experiment, ctx.fix?.attempt), this.redact);
     const runner = new ToolRunner({ repoDir: ctx.repoDir, editable: ctx.editable, bashTimeoutMs: this.bashTimeoutMs, redact: this.redact });
-    const system = [{ type: 'text' as const, text: ctx.programText.trim() === '' ? 'You are an ML research assistant.' : ctx.programText, cache_control: { type: 'ephemeral' as const } }];
+    // A 1-hour TTL: between two experiments lies a training run of about five minutes, which a
+    // 5-minute cache entry would not survive.
+    const system = [{ type: 'text' as const, text: ctx.programText.trim() === '' ? 'You are an ML research assistant.' : ctx.programText, cache_control: { type: 'ephemeral' as const, ttl: '1h' as const } }];
     const first = buildUserPrompt(ctx, { maxTurns: this.maxTurns });
-    const messages: MessageParam[] = [{ role: 'user', content: first }];
+    const messages: MessageParam[] = [{ role: 'user', content: [{ type: 'text', text: first }] }];
     const before = await readEditable(ctx.repoDir, ctx.editable);
     let usage: Usage = ZERO_USAGE;
     let toolCalls = 0;
@@ -140,6 +142,7 @@ export class ClaudeAgent implements Agent {
             outputTokens: response.usage.output_tokens,
             cacheReadTokens: response.usage.cache_read_input_tokens ?? 0,
             cacheWriteTokens: response.usage.cache_creation_input_tokens ?? 0,
+            cacheWrite1hTokens: response.usage.cache_creation?.ephemeral_1h_input_tokens ?? 0,
           }),
         );
         emit({ kind: 'usage', usage });
@@ -209,7 +212,7 @@ export class ClaudeAgent implements Agent {
   /** One model response, streamed, retried through outages. */
   private call(
     messages: MessageParam[],
-    system: Array<{ type: 'text'; text: string; cache_control: { type: 'ephemeral' } }>,
+    system: Array<{ type: 'text'; text: string; cache_control: { type: 'ephemeral'; ttl: '1h' } }>,
     signal: AbortSignal,
     emit: (a: AgentActivity) => void,
     transcript: Transcript,
@@ -231,7 +234,7 @@ export class ClaudeAgent implements Agent {
         arm();
         try {
           const stream = this.client.messages.stream(
-            { model: this.model, max_tokens: this.maxTokens, system, tools: this.tools, messages },
+            { model: this.model, max_tokens: this.maxTokens, system, tools: this.tools, messages: withMovingBreakpoint(messages) },
             { signal: controller.signal },
           );
           stream.on('connect', arm);
@@ -259,6 +262,22 @@ export class ClaudeAgent implements Agent {
       },
     );
   }
+}
+
+/**
+ * The conversation with a cache breakpoint on its newest block, so each call of an experiment
+ * reads what the previous one wrote (tool results such as a view of train.py are then paid at the
+ * cache-read rate on every later call). With the tools and the system prompt that makes three
+ * breakpoints, within the API's four. The stored messages stay unmarked.
+ */
+export function withMovingBreakpoint(messages: MessageParam[]): MessageParam[] {
+  const last = messages[messages.length - 1];
+  if (!last || last.role !== 'user') return messages;
+  const blocks: ContentBlockParam[] = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : [...last.content];
+  const tail = blocks[blocks.length - 1];
+  if (!tail || (tail.type !== 'text' && tail.type !== 'tool_result')) return messages;
+  blocks[blocks.length - 1] = { ...tail, cache_control: { type: 'ephemeral' } };
+  return [...messages.slice(0, -1), { role: 'user', content: blocks }];
 }
 
 function firstLine(text: string): string {

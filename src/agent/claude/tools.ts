@@ -15,7 +15,7 @@ export const SUBMIT_TOOL = 'submit_experiment';
 
 export const DESCRIPTION_MAX = 200;
 
-/** The tool list. The last tool carries the cache breakpoint, so the whole list is cached once. */
+/** The tool list. The last tool carries a cache breakpoint, so the whole list is cached once. */
 export type AgentTool = Tool | ToolBash20250124 | ToolTextEditor20250728;
 
 export function toolDefinitions(): AgentTool[] {
@@ -36,7 +36,8 @@ export function toolDefinitions(): AgentTool[] {
         },
         required: ['description'],
       },
-      cache_control: { type: 'ephemeral' },
+      // The tools never change: cache them for an hour, like the system prompt.
+      cache_control: { type: 'ephemeral', ttl: '1h' },
     },
   ];
 }
