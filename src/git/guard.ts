@@ -3,20 +3,31 @@
 // back, other tracked files are restored from HEAD, and stray untracked files are removed
 // (ignored ones are left alone). Paths that were already dirty or untracked when the snapshot was
 // taken are put back to how they were then, not to HEAD: they are someone else's business.
+// The files inside .git that decide what git will run or ignore (config, hooks, info/exclude,
+// info/attributes) are put back too, so nothing planted there runs at the program's next commit.
 // Cheap on purpose: two git calls to snapshot, two to check, more only when something changed.
 
-import { lstat, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { lstat, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 
 /** How a dirty path looked at snapshot time. Small files are kept whole so they can be written back. */
 type FileState = { kind: 'absent' } | { kind: 'content'; data: Buffer } | { kind: 'large'; size: number; mtimeMs: number };
 
+/** A file inside .git, with its mode so that a deleted hook comes back executable. */
+interface ControlFile {
+  data: Buffer;
+  mode: number;
+}
+
 export interface GitStateSnapshot {
   head: string | null; // the commit HEAD resolved to, null on an unborn branch
   branch: string | null; // refs/heads/<name> HEAD pointed at, null when detached
   refs: Map<string, string>; // every ref and the object it named
   dirty: Map<string, FileState>; // paths that differed from HEAD (or were untracked) at snapshot time
+  gitDir: string | null; // absolute path of the repository's .git directory
+  control: Map<string, ControlFile>; // config, hooks/*, info/exclude, info/attributes, by path inside gitDir
+  indexLocked: boolean; // .git/index.lock existed (some git command was running)
 }
 
 interface StatusEntry {
@@ -103,13 +114,73 @@ async function captureFile(abs: string): Promise<FileState> {
   }
 }
 
-/** Record HEAD, the branch, every ref and the dirty paths of a repository. */
+/** The .git directory: `.git` itself, or where a `.git` file (worktree, submodule) points. */
+async function findGitDir(repoDir: string): Promise<string | null> {
+  const dotGit = path.join(repoDir, '.git');
+  try {
+    const info = await lstat(dotGit);
+    if (info.isDirectory()) return dotGit;
+    const m = /^gitdir:\s*(.+)$/m.exec(await readFile(dotGit, 'utf8'));
+    return m?.[1] ? path.resolve(repoDir, m[1].trim()) : null;
+  } catch {
+    return null;
+  }
+}
+
+const CONTROL_FILES = ['config', 'info/exclude', 'info/attributes'];
+
+async function readControl(gitDir: string | null): Promise<Map<string, ControlFile>> {
+  const out = new Map<string, ControlFile>();
+  if (gitDir === null) return out;
+  const names = [...CONTROL_FILES];
+  try {
+    for (const e of await readdir(path.join(gitDir, 'hooks'), { withFileTypes: true })) if (!e.isDirectory()) names.push(`hooks/${e.name}`);
+  } catch {
+    // no hooks directory
+  }
+  for (const name of names) {
+    try {
+      const abs = path.join(gitDir, name);
+      const info = await lstat(abs);
+      if (info.isFile() && info.size <= KEEP_CONTENT_MAX) out.set(name, { data: await readFile(abs), mode: info.mode & 0o777 });
+      else if (info.isSymbolicLink()) out.set(name, { data: Buffer.from(`symlink:${info.size}`), mode: -1 });
+    } catch {
+      // absent
+    }
+  }
+  return out;
+}
+
+async function restoreControl(snap: GitStateSnapshot): Promise<string[]> {
+  if (snap.gitDir === null) return [];
+  const gitDir = snap.gitDir;
+  const now = await readControl(gitDir);
+  const undone: string[] = [];
+  for (const [name, before] of snap.control) {
+    const cur = now.get(name);
+    if (cur && cur.data.equals(before.data) && cur.mode === before.mode) continue;
+    if (before.mode < 0) continue; // a symlink we did not follow: leave it
+    const abs = path.join(gitDir, name);
+    await rm(abs, { force: true });
+    await writeFile(abs, before.data, { mode: before.mode });
+    undone.push(`.git/${name} was ${cur ? 'changed' : 'deleted'}: put back`);
+  }
+  for (const name of now.keys()) {
+    if (snap.control.has(name)) continue;
+    await rm(path.join(gitDir, name), { force: true });
+    undone.push(`.git/${name} was created: removed`);
+  }
+  return undone;
+}
+
+/** Record HEAD, the branch, every ref, the dirty paths and git's control files of a repository. */
 export async function snapshotGitState(repoDir: string): Promise<GitStateSnapshot> {
   const g = git(repoDir);
-  const [status, refs] = await Promise.all([readStatus(g), readRefs(g)]);
+  const [status, refs, gitDir] = await Promise.all([readStatus(g), readRefs(g), findGitDir(repoDir)]);
   const dirty = new Map<string, FileState>();
   for (const e of status.entries) dirty.set(e.path, await captureFile(path.join(repoDir, e.path)));
-  return { head: status.head, branch: status.branch, refs, dirty };
+  const indexLocked = gitDir !== null && (await captureFile(path.join(gitDir, 'index.lock'))).kind !== 'absent';
+  return { head: status.head, branch: status.branch, refs, dirty, gitDir, control: await readControl(gitDir), indexLocked };
 }
 
 async function sameAsBefore(abs: string, before: FileState): Promise<boolean> {
@@ -188,7 +259,17 @@ export async function restoreGitState(repoDir: string, snap: GitStateSnapshot, e
   const untouchable = {
     has: (p: string): boolean => editableSet.has(p) || keep.some((k) => (k.endsWith('/') ? p.startsWith(k) || `${p}/` === k : p === k)),
   };
-  const undone: string[] = [];
+  // git's own control files first: a planted config or hook must not act during what follows.
+  const undone: string[] = await restoreControl(snap);
+  // A git command killed mid-way (a bash time limit) leaves its lock behind, and every later git
+  // command would fail on it. Whatever ran is over by now, so a lock that appeared since is stale.
+  if (snap.gitDir !== null && !snap.indexLocked) {
+    const lock = path.join(snap.gitDir, 'index.lock');
+    if ((await captureFile(lock)).kind !== 'absent') {
+      await rm(lock, { force: true });
+      undone.push('.git/index.lock was left behind by an interrupted git command: removed');
+    }
+  }
 
   let [status, refs] = await Promise.all([readStatus(g), readRefs(g)]);
   const refsMoved = [...snap.refs].some(([r, h]) => refs.get(r) !== h) || refs.size !== snap.refs.size;
@@ -201,6 +282,17 @@ export async function restoreGitState(repoDir: string, snap: GitStateSnapshot, e
     status = await readStatus(g); // what differs from HEAD changed with HEAD
   }
 
+  const first = await restoreFiles(g, repoDir, snap, status, untouchable);
+  undone.push(...first);
+  // Ignore rules may have hidden a stray file that is visible now that they are put back.
+  const ignoreRulesChanged = [...undone].some((u) => /(^|\/)\.gitignore\b|\.git\/info\/exclude|\.git\/config/.test(u));
+  if (ignoreRulesChanged) undone.push(...(await restoreFiles(g, repoDir, snap, await readStatus(g), untouchable)));
+  return undone;
+}
+
+/** Put back non-editable files: restored from HEAD, reverted to their snapshot, or removed as strays. */
+async function restoreFiles(g: SimpleGit, repoDir: string, snap: GitStateSnapshot, status: RepoStatus, untouchable: { has: (p: string) => boolean }): Promise<string[]> {
+  const undone: string[] = [];
   const toCheckout: string[] = [];
   const toRemove: StatusEntry[] = [];
   const seen = new Set<string>();
@@ -248,7 +340,7 @@ export async function restoreGitState(repoDir: string, snap: GitStateSnapshot, e
       const abs = path.join(repoDir, e.path);
       let isDir = false;
       try {
-        isDir = (await stat(abs)).isDirectory();
+        isDir = (await lstat(abs)).isDirectory();
       } catch {
         // already gone
       }

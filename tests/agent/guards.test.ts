@@ -162,6 +162,31 @@ describe('bash guards', () => {
     expect(undoneResults.length).toBe(7);
   });
 
+  it("puts back git's config and hooks, and finds strays hidden by a changed .gitignore", async () => {
+    const repo = makeRepo();
+    const config = readFileSync(path.join(repo, '.git', 'config'), 'utf8');
+    const snap = await snapshotGitState(repo);
+    git(repo, 'config', 'core.hooksPath', '/tmp/evil-hooks');
+    writeFileSync(path.join(repo, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho planted\n', { mode: 0o755 });
+    writeFileSync(path.join(repo, '.gitignore'), 'sneaky.py\n', { flag: 'a' });
+    writeFileSync(path.join(repo, 'sneaky.py'), 'import os\n');
+    writeFileSync(path.join(repo, '.git', 'index.lock'), '');
+    const undone = await restoreGitState(repo, snap, ['train.py']);
+    expect(undone).toEqual(
+      expect.arrayContaining([
+        '.git/config was changed: put back',
+        '.git/hooks/pre-commit was created: removed',
+        '.git/index.lock was left behind by an interrupted git command: removed',
+        '.gitignore is not editable: restored from HEAD',
+        'sneaky.py is a stray new file: removed',
+      ]),
+    );
+    expect(readFileSync(path.join(repo, '.git', 'config'), 'utf8')).toBe(config);
+    expect(existsSync(path.join(repo, '.git', 'hooks', 'pre-commit'))).toBe(false);
+    expect(existsSync(path.join(repo, 'sneaky.py'))).toBe(false);
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+  });
+
   it('puts back untracked files that existed before and a reverted dirty file; leaves .autoresearch alone', async () => {
     const repo = makeRepo(['!results.tsv']); // results.tsv not ignored here: the guard must still protect it
     writeFileSync(path.join(repo, 'results.tsv'), 'commit\tval_bpb\n');

@@ -3,13 +3,12 @@
 // with an environment that holds nothing secret: the model must never see the API key.
 
 import { spawn } from 'node:child_process';
+import { isSecretName } from '../../proc/env.js';
 import type { ToolOutcome } from './outcome.js';
 
-const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH/i;
-
-/** True for variables the model's shell must not inherit. */
+/** True for variables the model's shell must not inherit: the training run's rule, plus any case of ANTHROPIC_. */
 export function isSecretEnvName(name: string): boolean {
-  return name.toUpperCase().startsWith('ANTHROPIC_') || SECRET_NAME.test(name);
+  return isSecretName(name) || name.toUpperCase().startsWith('ANTHROPIC_');
 }
 
 /** The environment of the model's shell: ours minus anything secret, plus settings for a non-interactive run. */
