@@ -182,6 +182,7 @@ export class ClaudeAgent implements Agent {
             break;
           }
           if (toolCalls >= this.maxTurns) {
+            if (results.length > 0) transcript.write({ type: 'message', role: 'user', content: results });
             return finish(skipped(`the model used all ${this.maxTurns} tool calls without submitting (--max-turns)`, usage));
           }
           toolCalls++;
