@@ -1,0 +1,136 @@
+// `autoresearch init [DIR]`: a research workspace to start from: the protocol, the trainer, the
+// data preparation, the Python project and an example results file, in a git repository.
+// It never overwrites a file: an existing one is kept and reported.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { simpleGit } from 'simple-git';
+import type { CommandIO } from './results.js';
+
+export const INIT_HELP = `Usage: autoresearch init [DIR]
+
+Write a research workspace into DIR (default: the current directory): program.md (the research
+protocol the agent follows), train.py (the file it edits), prepare.py (data and evaluation, left
+alone), pyproject.toml, results.tsv.example and a .gitignore. Makes DIR a git repository with a
+first commit when it is not inside one already. Existing files are never overwritten.
+`;
+
+/** Source name in the package's workspace/ folder → name in the new workspace. */
+export const WORKSPACE_FILES: readonly (readonly [string, string])[] = [
+  ['program.md', 'program.md'],
+  ['train.py', 'train.py'],
+  ['prepare.py', 'prepare.py'],
+  ['pyproject.toml', 'pyproject.toml'],
+  ['results.tsv.example', 'results.tsv.example'],
+  // npm drops files named .gitignore from published packages, so the package ships it without the dot.
+  ['gitignore', '.gitignore'],
+];
+
+/** The package's workspace/ folder: two levels up from dist/commands/init.js (or src/commands/init.ts). */
+export function workspaceSource(): string {
+  return fileURLToPath(new URL('../../workspace/', import.meta.url));
+}
+
+export interface InitResult {
+  dir: string;
+  copied: string[];
+  skipped: string[]; // already there, left untouched
+  missing: string[]; // not in this package (a broken install)
+  gitInitialized: boolean;
+  committed: boolean;
+}
+
+export async function initWorkspace(dir: string, source = workspaceSource()): Promise<InitResult> {
+  if (!fs.existsSync(source)) {
+    throw new Error(`The package's workspace files are missing (looked in ${source}). Reinstall autoresearch (npm install autoresearch).`);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const result: InitResult = { dir, copied: [], skipped: [], missing: [], gitInitialized: false, committed: false };
+  for (const [from, to] of WORKSPACE_FILES) {
+    const src = path.join(source, from);
+    const dest = path.join(dir, to);
+    if (!fs.existsSync(src)) {
+      result.missing.push(to);
+      continue;
+    }
+    try {
+      // COPYFILE_EXCL: refuse atomically, even if the file appeared since we looked.
+      fs.copyFileSync(src, dest, fs.constants.COPYFILE_EXCL);
+      result.copied.push(to);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      result.skipped.push(to);
+    }
+  }
+
+  const git = simpleGit(dir);
+  if (!(await git.checkIsRepo())) {
+    await git.init();
+    result.gitInitialized = true;
+    // The loop branches from HEAD, so a new repository needs a first commit. Without a git identity
+    // configured the commit fails; the next steps then say how to make it.
+    if (result.copied.length > 0) {
+      try {
+        await git.add(result.copied);
+        await git.commit('autoresearch init: research workspace', result.copied);
+        result.committed = true;
+      } catch {
+        result.committed = false;
+      }
+    }
+  }
+  return result;
+}
+
+export async function initCommand(argv: string[], io: CommandIO): Promise<number> {
+  let parsed: { values: { help?: boolean }; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    io.stderr.write(`autoresearch init: ${(err as Error).message}\n\n${INIT_HELP}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    io.stdout.write(INIT_HELP);
+    return 0;
+  }
+  if (parsed.positionals.length > 1) {
+    io.stderr.write(`autoresearch init: one directory at most, got ${parsed.positionals.length}\n\n${INIT_HELP}`);
+    return 2;
+  }
+  const dir = path.resolve(io.cwd, parsed.positionals[0] ?? '.');
+  let r: InitResult;
+  try {
+    r = await initWorkspace(dir);
+  } catch (err) {
+    io.stderr.write(`autoresearch init: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const out: string[] = [];
+  out.push(`Research workspace in ${dir}`);
+  for (const f of r.copied) out.push(`  wrote    ${f}`);
+  for (const f of r.skipped) out.push(`  skipped  ${f} (already there, left as it is)`);
+  for (const f of r.missing) out.push(`  missing  ${f} (not in this installation of autoresearch)`);
+  if (r.gitInitialized) out.push(r.committed ? '  git init, first commit made' : '  git init (no commit yet: see below)');
+  out.push('');
+  out.push('Next steps:');
+  const rel = path.relative(io.cwd, dir);
+  let step = 1;
+  if (rel !== '') out.push(`  ${step++}. cd ${rel.includes(' ') ? JSON.stringify(rel) : rel}`);
+  if (!r.committed && r.copied.length > 0) {
+    out.push(`  ${step++}. git add ${r.copied.join(' ')} && git commit -m "research workspace"   (the loop starts from a commit)`);
+  }
+  out.push(`  ${step++}. uv run prepare.py        (downloads the data and trains the tokenizer, once)`);
+  out.push(`  ${step++}. npx autoresearch --tag <tag>   (e.g. --tag ${todayTag()}; runs all night, q to stop)`);
+  out.push('');
+  out.push('Edit program.md to steer the research; try `npx autoresearch demo` to see a run without a GPU.');
+  io.stdout.write(out.join('\n') + '\n');
+  return 0;
+}
+
+/** A tag like `nov26`, the convention of the original notebooks. */
+function todayTag(now = new Date()): string {
+  return now.toLocaleString('en-US', { month: 'short' }).toLowerCase() + String(now.getDate());
+}

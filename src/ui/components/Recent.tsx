@@ -1,0 +1,39 @@
+// The last results, newest at the bottom like results.tsv, coloured by status.
+
+import { Text } from 'ink';
+import type { DashboardState } from '../state.js';
+import { fit, formatValue, oneLine } from '../format.js';
+import { STATUS_COLOR } from '../layout.js';
+import { Line, Section } from './Section.js';
+
+export function Recent({ state, width, rows }: { state: DashboardState; width: number; rows: number }) {
+  const inner = width - 1;
+  const shown = state.recent.slice(-rows);
+  const valueWidth = Math.max(state.metric.length, ...shown.map((r) => formatValue(r.row.value).length), 8);
+  const head = `${fit('#', 4, 'right')}  ${fit('commit', 7)}  ${fit(state.metric, valueWidth, 'right')}  ${fit('mem GB', 6, 'right')}  ${fit('status', 7)}  description`;
+  const fixed = 4 + 2 + 7 + 2 + valueWidth + 2 + 6 + 2 + 7 + 2;
+  const lines = shown.map(({ experiment, row }) => {
+    const text =
+      `${fit(String(experiment), 4, 'right')}  ${fit(row.commit, 7)}  ` +
+      `${fit(row.status === 'crash' ? '—' : formatValue(row.value), valueWidth, 'right')}  ` +
+      `${fit(row.status === 'crash' ? '—' : row.memoryGb.toFixed(1), 6, 'right')}  ${fit(row.status, 7)}  ` +
+      fit(oneLine(row.description), Math.max(0, inner - fixed));
+    return { key: `${experiment}-${row.commit}-${row.startedAt}`, text, color: STATUS_COLOR[row.status] };
+  });
+  const pad = Math.max(0, rows - lines.length);
+  const bestCommit = state.standing.best?.commit;
+  return (
+    <Section title="Recent results" width={width}>
+      <Line dim>{fit(head, inner)}</Line>
+      {lines.map((l) => (
+        <Text key={l.key} color={l.color} bold={l.text.includes(bestCommit ?? '\u0000') && l.color === 'green'} wrap="truncate-end">
+          {l.text.trimEnd()}
+        </Text>
+      ))}
+      {lines.length === 0 ? <Line dim>no results yet</Line> : null}
+      {Array.from({ length: Math.max(0, pad - (lines.length === 0 ? 1 : 0)) }, (_, i) => (
+        <Text key={`pad${i}`}> </Text>
+      ))}
+    </Section>
+  );
+}

@@ -1,0 +1,145 @@
+// Plain mode, for --no-tui and for stdout that is not a terminal (nohup, a log file): one
+// timestamped line per meaningful event, no ANSI codes, no streamed text, and training progress
+// at most once a minute, so a night's log stays readable with `less` or `grep`.
+
+import { improvementPercent, standingOf } from '../engine/decide.js';
+import type { Direction, EngineEvent, Standing, Usage } from '../engine/types.js';
+import { addUsage, ZERO_USAGE } from '../engine/types.js';
+import { directionWords, formatChange, formatCost, formatDuration, formatTimestamp, formatValue, oneLine, toolLabel, truncate } from './format.js';
+
+/** How often a long training run gets a progress line. */
+export const TRAINING_EVERY_SEC = 60;
+const MAX_DETAIL = 160; // a tool summary or log line is cut here: one event, one line
+
+export interface PlainLogger {
+  onEvent(e: EngineEvent): void;
+  /** The last line (or lines) once the program is done; the `finished` event normally prints it. */
+  close(): void;
+}
+
+export function createPlainLogger(write: (text: string) => void, opts: { banner?: string } = {}): PlainLogger {
+  let metric = 'val_bpb';
+  let direction: Direction = 'min';
+  let tag = '';
+  let startedAt: number | null = null;
+  let standing: Standing = { baseline: null, best: null };
+  let counts = { keep: 0, discard: 0, crash: 0 };
+  let usage: Usage = ZERO_USAGE;
+  let lastTrainingLine: { experiment: number; elapsedSec: number } | null = null;
+  let finished = false;
+  let bannerShown = false;
+
+  const line = (at: number, text: string) => write(`${formatTimestamp(at)}  ${text}\n`);
+  const showBanner = (at: number) => {
+    if (opts.banner && !bannerShown) line(at, `*** ${opts.banner} ***`);
+    bannerShown = true;
+  };
+
+  const resultLine = (e: Extract<EngineEvent, { type: 'result' }>): string => {
+    const { row } = e;
+    const head = `#${e.experiment} ${row.status.padEnd(7)}`;
+    const desc = `"${oneLine(row.description)}"`;
+    if (row.status === 'crash') return `${head} ${desc}`;
+    const value = `${metric} ${formatValue(row.value)}`;
+    const { baseline, best } = e.standing;
+    let note: string;
+    if (row.status === 'keep') {
+      const isBaseline = !baseline || (baseline.commit === row.commit && baseline.value === row.value);
+      note = isBaseline ? 'baseline' : `best, ${formatChange(row.value, baseline.value)} vs baseline`;
+    } else {
+      note = best ? `best ${formatValue(best.value)}` : 'no best yet';
+    }
+    return `${head} ${value} (${note})  ${desc}`;
+  };
+
+  const summary = (at: number, reason: string, exitCode: number) => {
+    const done = counts.keep + counts.discard + counts.crash;
+    const parts = [`finished: ${reason} (exit ${exitCode})`, `${done} experiments: ${counts.keep} keep, ${counts.discard} discard, ${counts.crash} crash`];
+    if (standing.best) {
+      const pct = improvementPercent(standing, direction);
+      parts.push(`best ${metric} ${formatValue(standing.best.value)} (${standing.best.commit}${pct !== null ? `, ${pct.toFixed(2)}% better than baseline` : ''})`);
+    }
+    parts.push(`cost ${formatCost(usage.costUsd)}`);
+    if (startedAt !== null) parts.push(`ran ${formatDuration((at - startedAt) / 1000)}`);
+    line(at, parts.join(' · '));
+    if (tag) line(at, `all rows: autoresearch results --tag ${tag}`);
+  };
+
+  return {
+    onEvent(e: EngineEvent): void {
+      showBanner(e.at);
+      switch (e.type) {
+        case 'started': {
+          metric = e.config.metric;
+          direction = e.config.direction;
+          tag = e.tag;
+          startedAt = e.at;
+          for (const r of e.rows) {
+            counts[r.status]++;
+            usage = addUsage(usage, r.usage);
+          }
+          standing = standingOf(e.rows);
+          line(
+            e.at,
+            `${e.resumed ? 'resumed' : 'started'} ${e.tag} on ${e.branch} · agent ${e.agent} · ${metric} (${directionWords(direction)}) · timeout ${formatDuration(e.config.timeoutSec)}` +
+              (e.resumed ? ` · ${e.rows.length} earlier rows${standing.best ? `, best ${formatValue(standing.best.value)} (${standing.best.commit})` : ''}` : ''),
+          );
+          return;
+        }
+        case 'recovered':
+          line(e.at, `recovered: ${oneLine(e.message)}`);
+          return;
+        case 'phase':
+          if (e.phase === 'baseline') line(e.at, `#${e.experiment} baseline: training train.py as it stands${e.detail ? ` (${oneLine(e.detail)})` : ''}`);
+          else if (e.phase === 'agent') line(e.at, `#${e.experiment} agent: proposing${e.detail ? ` (${oneLine(e.detail)})` : ''}`);
+          else if (e.phase === 'training') {
+            lastTrainingLine = { experiment: e.experiment, elapsedSec: 0 };
+            line(e.at, `#${e.experiment} training${e.detail ? ` (${oneLine(e.detail)})` : ''}`);
+          }
+          return;
+        case 'agent': {
+          const a = e.activity;
+          // The submission itself is the `committed` line that follows.
+          if (a.kind === 'tool' && a.name !== 'submit_experiment') line(e.at, `#${e.experiment} tool ${truncate(toolLabel(a.name, a.summary), MAX_DETAIL)}`);
+          else if (a.kind === 'tool-result' && a.isError) line(e.at, `#${e.experiment} tool ${toolLabel(a.name, '')} failed: ${truncate(oneLine(a.summary), MAX_DETAIL)}`);
+          else if (a.kind === 'retry') line(e.at, `#${e.experiment} API retry ${a.attempt} in ${formatDuration(a.waitMs / 1000)}: ${oneLine(a.reason)}`);
+          return; // streamed text and running usage would drown the log
+        }
+        case 'committed':
+          line(
+            e.at,
+            `#${e.experiment} committed ${e.commit} "${oneLine(e.description)}"` + (e.restored.length ? ` (restored ${e.restored.join(', ')})` : ''),
+          );
+          return;
+        case 'skipped':
+          line(e.at, `#${e.experiment} skipped: ${oneLine(e.reason)}`);
+          return;
+        case 'training': {
+          const prev = lastTrainingLine && lastTrainingLine.experiment === e.experiment ? lastTrainingLine.elapsedSec : 0;
+          if (e.elapsedSec - prev < TRAINING_EVERY_SEC) return;
+          lastTrainingLine = { experiment: e.experiment, elapsedSec: e.elapsedSec };
+          const tail = e.logTail.length ? `  | ${truncate(oneLine(e.logTail[e.logTail.length - 1] ?? ''), MAX_DETAIL)}` : '';
+          line(e.at, `#${e.experiment} training ${formatDuration(e.elapsedSec)} / timeout ${formatDuration(e.timeoutSec)}${tail}`);
+          return;
+        }
+        case 'result':
+          counts[e.row.status]++;
+          usage = addUsage(usage, e.row.usage);
+          standing = e.standing;
+          line(e.at, resultLine(e));
+          return;
+        case 'stopping':
+          line(e.at, `stopping: ${oneLine(e.reason)}`);
+          return;
+        case 'finished':
+          finished = true;
+          summary(e.at, oneLine(e.reason), e.exitCode);
+          return;
+      }
+    },
+    close(): void {
+      if (!finished && startedAt !== null) summary(Date.now(), 'closed before the engine finished', 1);
+      finished = true;
+    },
+  };
+}

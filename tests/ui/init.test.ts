@@ -1,0 +1,118 @@
+// `autoresearch init` in real temp directories with real git: what it copies, that it makes a
+// repository with a first commit, and that it never overwrites a file.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initCommand, WORKSPACE_FILES, workspaceSource } from '../../src/commands/init.js';
+
+const dirs: string[] = [];
+const saved: Record<string, string | undefined> = {};
+const IDENTITY = { GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 'test@example.com', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 'test@example.com' };
+
+beforeAll(() => {
+  // A git identity for the first commit, whatever this machine's configuration.
+  for (const [k, v] of Object.entries(IDENTITY)) {
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+});
+afterAll(() => {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-init-'));
+  dirs.push(d);
+  return d;
+}
+
+async function run(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const w = (f: (s: string) => void) =>
+    new Writable({
+      write(chunk, _enc, cb) {
+        f(String(chunk));
+        cb();
+      },
+    });
+  const code = await initCommand(args, { cwd, stdout: w((s) => (stdout += s)), stderr: w((s) => (stderr += s)) });
+  return { code, stdout, stderr };
+}
+
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+
+/** What this checkout's workspace/ folder provides: the files init is expected to write. */
+const source = workspaceSource();
+const expected = WORKSPACE_FILES.filter(([from]) => fs.existsSync(path.join(source, from))).map(([, to]) => to);
+
+describe('autoresearch init', () => {
+  it('finds the package workspace folder', () => {
+    expect(fs.existsSync(path.join(source, 'train.py'))).toBe(true);
+    expect(expected.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('copies the workspace files (gitignore as .gitignore), git-inits and commits them, and prints the next steps', async () => {
+    const parent = tempDir();
+    const { code, stdout } = await run(parent, 'lab');
+    expect(code).toBe(0);
+    const dir = path.join(parent, 'lab');
+    expect(fs.readdirSync(dir).filter((f) => f !== '.git').sort()).toEqual([...expected].sort());
+    for (const [from, to] of WORKSPACE_FILES) {
+      if (expected.includes(to)) expect(fs.readFileSync(path.join(dir, to))).toEqual(fs.readFileSync(path.join(source, from)));
+    }
+    expect(git(dir, 'rev-parse', '--show-toplevel')).toBe(fs.realpathSync(dir));
+    expect(git(dir, 'log', '--format=%s')).toBe('autoresearch init: research workspace');
+    expect(git(dir, 'status', '--porcelain')).toBe('');
+    for (const f of expected) expect(stdout).toContain(`wrote    ${f}`);
+    expect(stdout).toContain('git init, first commit made');
+    expect(stdout).toContain('cd lab');
+    expect(stdout).toContain('uv run prepare.py');
+    expect(stdout).toContain('npx autoresearch --tag ');
+  });
+
+  it('never overwrites an existing file, and says which were skipped', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'train.py'), 'print("my own trainer")\n');
+    const first = await run(dir);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('skipped  train.py (already there, left as it is)');
+    expect(fs.readFileSync(path.join(dir, 'train.py'), 'utf8')).toBe('print("my own trainer")\n');
+    // Everything exists now: a second init changes nothing.
+    const before = Object.fromEntries(fs.readdirSync(dir).filter((f) => f !== '.git').map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
+    const again = await run(dir);
+    expect(again.code).toBe(0);
+    for (const f of expected) expect(again.stdout).toContain(`skipped  ${f}`);
+    expect(again.stdout).not.toContain('wrote ');
+    const after = Object.fromEntries(fs.readdirSync(dir).filter((f) => f !== '.git').map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
+    expect(after).toEqual(before);
+  });
+
+  it('inside an existing repository, adds files without a nested git init or a commit', async () => {
+    const repo = tempDir();
+    git(repo, 'init', '-q');
+    const { code, stdout } = await run(repo, 'sub');
+    expect(code).toBe(0);
+    expect(fs.existsSync(path.join(repo, 'sub', '.git'))).toBe(false);
+    expect(stdout).not.toContain('git init');
+    expect(stdout).toContain('git add ');
+    expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toContain('sub/train.py');
+  });
+
+  it('rejects extra arguments and shows help', async () => {
+    const dir = tempDir();
+    expect((await run(dir, 'a', 'b')).code).toBe(2);
+    expect((await run(dir, '--force')).stderr).toContain("Unknown option '--force'");
+    const help = await run(dir, '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: autoresearch init [DIR]');
+  });
+});

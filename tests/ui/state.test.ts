@@ -1,0 +1,164 @@
+// The reducer alone: counts, standing, the best-so-far series, bounded text, usage, run state.
+
+import { describe, expect, it } from 'vitest';
+import type { EngineEvent } from '../../src/engine/types.js';
+import { improvementText } from '../../src/ui/components/Progress.js';
+import { initialState, RECENT_MAX, reduce, reduceAll, sessionUsage, STREAM_MAX, totalUsage } from '../../src/ui/state.js';
+import { at, baselineRow, config, crashRow, discardRow, keepRow, row, scriptedNight, usage } from './fixtures.js';
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+describe('reduce', () => {
+  it('starts empty and waiting', () => {
+    expect(initialState.runState).toBe('waiting');
+    expect(initialState.counts).toEqual({ keep: 0, discard: 0, crash: 0 });
+  });
+
+  it('never mutates the state it is given', () => {
+    let s = deepFreeze(initialState);
+    for (const e of scriptedNight()) s = deepFreeze(reduce(s, deepFreeze(e)));
+    expect(s.counts).toEqual({ keep: 2, discard: 1, crash: 1 });
+  });
+
+  it('counts results, follows the standing, and records the best so far after each row', () => {
+    const s = reduceAll(scriptedNight());
+    expect(s.runState).toBe('running');
+    expect(s.counts).toEqual({ keep: 2, discard: 1, crash: 1 });
+    expect(s.standing.baseline).toEqual({ commit: 'a000001', value: 0.9979 });
+    expect(s.standing.best?.value).toBe(0.9912);
+    expect(s.bestSeries).toEqual([0.9979, 0.9912, 0.9912, 0.9912]);
+    expect(s.recent.map((r) => [r.experiment, r.row.status])).toEqual([
+      [0, 'keep'],
+      [1, 'keep'],
+      [2, 'discard'],
+      [3, 'crash'],
+    ]);
+    expect(s.experiment).toBe(4);
+    expect(s.phase).toBe('agent');
+    expect(improvementText(s)).toBe('0.67% better');
+  });
+
+  it('on resume, takes counts, standing, recent rows and cost from the earlier rows', () => {
+    const rows = [baselineRow, keepRow, discardRow, crashRow];
+    const s = reduce(initialState, { type: 'started', at: at(0), tag: 'nov26', branch: 'autoresearch/nov26', agent: 'm', config, resumed: true, rows });
+    expect(s.resumed).toBe(true);
+    expect(s.counts).toEqual({ keep: 2, discard: 1, crash: 1 });
+    expect(s.standing).toEqual({ baseline: { commit: 'a000001', value: 0.9979 }, best: { commit: 'b000002', value: 0.9912, description: 'raise matrix lr to 0.04' } });
+    expect(s.bestSeries).toEqual([0.9979, 0.9912, 0.9912, 0.9912]);
+    expect(s.recent.map((r) => r.experiment)).toEqual([0, 1, 2, 3]);
+    expect(totalUsage(s).costUsd).toBeCloseTo(0.36);
+    expect(sessionUsage(s).costUsd).toBe(0);
+    expect(s.experiment).toBe(4);
+  });
+
+  it('numbers resumed rows by position even when only the last ten are kept', () => {
+    const rows = Array.from({ length: 25 }, (_, i) => row(`c${String(i).padStart(6, '0')}`, 1 - i / 1000, 'keep', `r${i}`));
+    const s = reduce(initialState, { type: 'started', at: at(0), tag: 't', branch: 'autoresearch/t', agent: 'm', config, resumed: true, rows });
+    expect(s.recent).toHaveLength(RECENT_MAX);
+    expect(s.recent[0]).toMatchObject({ experiment: 15, row: { description: 'r15' } });
+    expect(s.recent.at(-1)).toMatchObject({ experiment: 24, row: { description: 'r24' } });
+  });
+
+  it('reports improvement the right way round when higher is better', () => {
+    const up: EngineEvent[] = [
+      { type: 'started', at: at(0), tag: 't', branch: 'autoresearch/t', agent: 'm', config: { ...config, metric: 'accuracy', direction: 'max' }, resumed: false, rows: [] },
+      { type: 'result', at: at(1), experiment: 0, row: row('a', 0.8, 'keep', 'baseline'), standing: { baseline: { commit: 'a', value: 0.8 }, best: { commit: 'a', value: 0.8, description: 'baseline' } } },
+      { type: 'result', at: at(2), experiment: 1, row: row('b', 0.84, 'keep', 'x'), standing: { baseline: { commit: 'a', value: 0.8 }, best: { commit: 'b', value: 0.84, description: 'x' } } },
+    ];
+    const s = reduceAll(up);
+    expect(s.direction).toBe('max');
+    expect(improvementText(s)).toBe('5.00% better');
+  });
+
+  it('keeps the streamed text bounded, and starts it afresh with each agent call', () => {
+    let s = reduceAll(scriptedNight());
+    for (let i = 0; i < 500; i++) s = reduce(s, { type: 'agent', at: at(1006), experiment: 4, activity: { kind: 'text', text: `token${i} ` } });
+    expect(s.streamText.length).toBe(STREAM_MAX);
+    expect(s.streamText.endsWith('token499 ')).toBe(true);
+    s = reduce(s, { type: 'phase', at: at(1007), phase: 'agent', experiment: 4, detail: 'fix attempt 1' });
+    expect(s.streamText).toBe('');
+    expect(s.tool).toBeNull();
+    expect(s.phaseDetail).toBe('fix attempt 1');
+  });
+
+  it('tracks the tool call in progress and its result', () => {
+    let s = reduceAll(scriptedNight());
+    expect(s.tool).toEqual({ name: 'str_replace', summary: 'train.py: WARMUP_RATIO = 0.0 → 0.05', result: null });
+    s = reduce(s, { type: 'agent', at: at(1006), experiment: 4, activity: { kind: 'tool-result', name: 'str_replace', isError: true, summary: 'old_str not found' } });
+    expect(s.tool?.result).toEqual({ isError: true, summary: 'old_str not found' });
+  });
+
+  it('counts the running usage of the experiment in progress, across a restarted agent call, until its row lands', () => {
+    let s = reduceAll(scriptedNight()); // $0.36 in rows, $0.05 running
+    expect(totalUsage(s).costUsd).toBeCloseTo(0.41);
+    s = reduce(s, { type: 'agent', at: at(1006), experiment: 4, activity: { kind: 'usage', usage: usage(0.08) } });
+    expect(totalUsage(s).costUsd).toBeCloseTo(0.44);
+    // A fix attempt's agent call counts from zero again: what came before is carried.
+    s = reduce(s, { type: 'agent', at: at(1007), experiment: 4, activity: { kind: 'usage', usage: usage(0.01, 100, 10) } });
+    expect(totalUsage(s).costUsd).toBeCloseTo(0.45);
+    s = reduce(s, { type: 'result', at: at(1100), experiment: 4, row: row('e000005', 0.99, 'keep', 'y', 0.09), standing: s.standing });
+    expect(totalUsage(s).costUsd).toBeCloseTo(0.45);
+    expect(sessionUsage(s).costUsd).toBeCloseTo(0.45);
+  });
+
+  it('clears the previous experiment when a new one begins', () => {
+    const training = reduceAll([
+      ...scriptedNight(),
+      { type: 'committed', at: at(1010), experiment: 4, commit: 'e000005', description: 'warmup', restored: ['prepare.py'] },
+      { type: 'training', at: at(1020), experiment: 4, elapsedSec: 10, timeoutSec: 600, logTail: ['x'] },
+    ]);
+    expect(training.description).toBe('warmup');
+    expect(training.notice).toContain('restored prepare.py');
+    expect(training.training?.elapsedSec).toBe(10);
+    const next = reduce(training, { type: 'phase', at: at(1400), phase: 'agent', experiment: 5 });
+    expect(next.description).toBeNull();
+    expect(next.commit).toBeNull();
+    expect(next.training).toBeNull();
+    expect(next.notice).toBeNull();
+  });
+
+  it('starts a training bar at zero as soon as a run begins, before the engine reports on it', () => {
+    const s = reduceAll([...scriptedNight(), { type: 'phase', at: at(1010), phase: 'training', experiment: 4, detail: 'uv run train.py' }]);
+    expect(s.training).toEqual({ experiment: 4, elapsedSec: 0, timeoutSec: 600, logTail: [], at: at(1010) });
+  });
+
+  it('keeps the last experiment number when the engine says it is done', () => {
+    const s = reduceAll([...scriptedNight(), { type: 'phase', at: at(1100), phase: 'done', experiment: 5 }]);
+    expect(s.phase).toBe('done');
+    expect(s.experiment).toBe(4);
+  });
+
+  it('keeps words of consecutive turns apart', () => {
+    let s = reduceAll(scriptedNight().slice(0, 7)); // up to the first streamed words of experiment 1
+    s = reduce(s, { type: 'agent', at: at(312), experiment: 1, activity: { kind: 'tool', name: 'bash', summary: 'ls' } });
+    s = reduce(s, { type: 'agent', at: at(313), experiment: 1, activity: { kind: 'text', text: 'Next.' } });
+    expect(s.streamText).toBe('The baseline is stable; the matrix learning rate looks conservative. Next.');
+  });
+
+  it('moves to stopping, then finished', () => {
+    let s = reduceAll(scriptedNight());
+    s = reduce(s, { type: 'stopping', at: at(1100), reason: 'q pressed' });
+    expect(s.runState).toBe('stopping');
+    expect(s.stopReason).toBe('q pressed');
+    s = reduce(s, { type: 'finished', at: at(1200), reason: 'q pressed', exitCode: 0 });
+    expect(s.runState).toBe('finished');
+    expect(s.phase).toBe('done');
+    expect(s.finishedAt).toBe(at(1200));
+    expect(s.finish).toEqual({ reason: 'q pressed', exitCode: 0 });
+    // A late phase event cannot revive a finished run.
+    expect(reduce(s, { type: 'phase', at: at(1201), phase: 'stopping', experiment: 4 }).runState).toBe('finished');
+  });
+
+  it('records recoveries and skips as notices', () => {
+    let s = reduce(initialState, { type: 'recovered', at: at(0), message: 'reset a half-made commit' });
+    expect(s.notice).toBe('reset a half-made commit');
+    s = reduce(s, { type: 'skipped', at: at(1), experiment: 3, reason: 'no change' });
+    expect(s.notice).toBe('#3 skipped: no change');
+  });
+});
