@@ -1,13 +1,20 @@
 // Colours need a colour-capable terminal; FORCE_COLOR stands in for one. Set before Ink (and its
 // chalk) load, which is why everything here is imported dynamically.
 
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 
+const savedForceColor = process.env.FORCE_COLOR;
 process.env.FORCE_COLOR = '1';
 const { render } = await import('ink-testing-library');
 const { Dashboard } = await import('../../src/ui/Dashboard.js');
 const { reduceAll } = await import('../../src/ui/state.js');
 const { at, scriptedNight } = await import('./fixtures.js');
+
+// Chalk has read it by now; do not leak it to other test files sharing this worker.
+afterAll(() => {
+  if (savedForceColor === undefined) delete process.env.FORCE_COLOR;
+  else process.env.FORCE_COLOR = savedForceColor;
+});
 
 const GREEN = '\u001b[32m';
 const GRAY = '\u001b[90m';

@@ -1,13 +1,19 @@
 // Plain mode, line by line: what a log file under nohup looks like.
 
+const savedTz = process.env.TZ;
 process.env.TZ = 'UTC'; // timestamps are local time; pin the zone so the lines are exact
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../src/engine/types.js';
 import { createPlainLogger } from '../../src/ui/plain.js';
 import { startUi } from '../../src/ui/index.js';
 import { at, config, keepRow, scriptedNight } from './fixtures.js';
 import { Writable } from 'node:stream';
+
+afterAll(() => {
+  if (savedTz === undefined) delete process.env.TZ;
+  else process.env.TZ = savedTz;
+});
 
 function logOf(events: EngineEvent[], banner?: string): string[] {
   let out = '';

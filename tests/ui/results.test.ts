@@ -1,7 +1,8 @@
 // `autoresearch results` on fixture files: the table, the tag choice (flag, branch, only tag,
 // error), a torn last line, --json's exact shape, --direction, plots, and speed on 100k rows.
 
-process.env.TZ = 'UTC';
+const savedTz = process.env.TZ;
+process.env.TZ = 'UTC'; // the table's time span is in local time
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,8 @@ import { night, tsv, tsvLine } from './tsv.js';
 
 const dirs: string[] = [];
 afterAll(() => {
+  if (savedTz === undefined) delete process.env.TZ;
+  else process.env.TZ = savedTz;
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
