@@ -3,10 +3,8 @@
 
 import fs from 'node:fs';
 import { parseRunArgs, RUN_HELP } from './cli/args.js';
-import { runCommand } from './cli/run.js';
-import { demoCommand } from './commands/demo.js';
-import { initCommand } from './commands/init.js';
-import { resultsCommand } from './commands/results.js';
+
+// Commands are imported when chosen: `results` or `--help` should not pay for loading the SDK and Ink.
 
 function version(): string {
   const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -18,11 +16,11 @@ async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   switch (first) {
     case 'results':
-      return resultsCommand(rest, io);
+      return (await import('./commands/results.js')).resultsCommand(rest, io);
     case 'demo':
-      return demoCommand(rest, io);
+      return (await import('./commands/demo.js')).demoCommand(rest, io);
     case 'init':
-      return initCommand(rest, io);
+      return (await import('./commands/init.js')).initCommand(rest, io);
     case 'help':
       io.stdout.write(`${RUN_HELP}\n`);
       return 0;
@@ -39,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
       io.stderr.write(`autoresearch: ${parsed.message}\n`);
       return 2;
     case 'run':
-      return runCommand(parsed.args, io);
+      return (await import('./cli/run.js')).runCommand(parsed.args, io);
   }
 }
 
