@@ -238,6 +238,8 @@ class Loop {
       await killTree(inFlight.runPid);
       notes.push(`stopped the orphaned training run (process group ${inFlight.runPid})`);
     }
+    // A git command killed with us leaves its index lock; we hold the run lock, so it is stale.
+    if (await this.repo.removeStaleIndexLock()) notes.push('removed a stale .git/index.lock');
     const edits = await this.repo.snapshotWorkingTree();
     if (edits) {
       const ref = `refs/autoresearch/${tag}/interrupted/${short(edits)}`;

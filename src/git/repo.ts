@@ -132,13 +132,24 @@ export class GitRepo {
     }
   }
 
+  /** Remove .git/index.lock; only call this while holding the run lock after a crash. */
+  async removeStaleIndexLock(): Promise<boolean> {
+    const lock = path.join(await this.gitDir(), 'index.lock');
+    if (!fs.existsSync(lock)) return false;
+    fs.rmSync(lock, { force: true });
+    return true;
+  }
+
+  private async gitDir(): Promise<string> {
+    return path.resolve(this.dir, (await this.git.revparse(['--git-dir'])).trim());
+  }
+
   /**
    * Keep our own files out of git's sight without touching the user's .gitignore: results.tsv,
    * run.log and .autoresearch/ go into .git/info/exclude, which is local and never committed.
    */
   async excludeOwnFiles(names: string[]): Promise<void> {
-    const gitDir = path.resolve(this.dir, (await this.git.revparse(['--git-dir'])).trim());
-    const excludePath = path.join(gitDir, 'info', 'exclude');
+    const excludePath = path.join(await this.gitDir(), 'info', 'exclude');
     const existing = fs.existsSync(excludePath) ? fs.readFileSync(excludePath, 'utf8') : '';
     const lines = new Set(existing.split('\n').map((l) => l.trim()));
     const missing = names.filter((n) => !lines.has(n) && !lines.has(`/${n}`));

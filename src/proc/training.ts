@@ -2,7 +2,7 @@
 // (so the log survives even if we die), a hard timeout, and nothing left running afterwards.
 
 import fs from 'node:fs';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { killTree, trackGroup } from './tree.js';
 
 export interface TrainingOptions {
@@ -26,22 +26,25 @@ export interface TrainingResult {
 
 export async function runTraining(opts: TrainingOptions): Promise<TrainingResult> {
   const started = Date.now();
-  fs.writeFileSync(opts.logPath, ''); // a fresh log per run
+  // The run writes straight into run.log through its own file descriptor, not through a pipe to us:
+  // a worker that outlives the trainer while holding the log open (a dataloader, a stray `&`) then
+  // cannot keep us waiting, and the log survives us. This is why the run uses node's spawn and
+  // resolves on 'exit' rather than execa, whose promise settles only once the output streams close.
+  const logFd = fs.openSync(opts.logPath, 'w');
   let timedOut = false;
   let interrupted = false;
-  const child = execa(opts.cmd, {
-    cwd: opts.cwd,
-    shell: true,
-    detached: true, // own process group: Ctrl+C in the terminal reaches us, not the run, and we stop it as a whole
-    env: opts.env,
-    extendEnv: false,
-    stdin: 'ignore',
-    // Both streams append to one file, interleaved in the order the run wrote them.
-    stdout: { file: opts.logPath, append: true },
-    stderr: { file: opts.logPath, append: true },
-    reject: false,
-    cleanup: false, // we stop the tree ourselves, group-wide
-  });
+  let child;
+  try {
+    child = spawn(opts.cmd, {
+      cwd: opts.cwd,
+      shell: true,
+      detached: true, // own process group: Ctrl+C in the terminal reaches us, not the run, and we stop it as a whole
+      env: opts.env,
+      stdio: ['ignore', logFd, logFd],
+    });
+  } finally {
+    fs.closeSync(logFd); // the child holds its own copy
+  }
   const pid = child.pid;
   if (pid !== undefined) {
     trackGroup(pid);
@@ -57,16 +60,21 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   const onAbort = () => stop('interrupt');
   if (opts.signal.aborted) onAbort();
   else opts.signal.addEventListener('abort', onAbort, { once: true });
-  const result = await child;
+  const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    child.once('error', (err) => {
+      fs.appendFileSync(opts.logPath, `autoresearch: could not start "${opts.cmd}": ${err.message}\n`);
+      resolve({ code: 127, signal: null });
+    });
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
   clearTimeout(timer);
   if (ticker) clearInterval(ticker);
   opts.signal.removeEventListener('abort', onAbort);
   // The shell has exited; anything it left in its group (a dataloader worker, a stray `&`) goes too.
   if (pid !== undefined) await killTree(pid, 1000);
-  const exitCode = typeof result.exitCode === 'number' ? result.exitCode : null;
   return {
-    exitCode,
-    signal: result.signal ?? null,
+    exitCode: exit.code,
+    signal: exit.signal,
     timedOut,
     interrupted,
     seconds: (Date.now() - started) / 1000,
