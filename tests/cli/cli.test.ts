@@ -1,0 +1,118 @@
+// The built command as a user runs it: exit codes and messages, and that nothing is touched.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { git, makeWorkspace } from '../helpers/workspace.js';
+
+const CLI = path.resolve('dist/cli.js');
+if (!fs.existsSync(CLI)) throw new Error('Build first: npm run build (npm test does it).');
+
+function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_')));
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...clean, ...env }, encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const untouched = (dir: string) => {
+  expect(git(dir, 'branch', '--format=%(refname:short)')).toBe('main');
+  expect(fs.existsSync(path.join(dir, 'results.tsv'))).toBe(false);
+  expect(fs.existsSync(path.join(dir, '.autoresearch'))).toBe(false);
+};
+
+describe('autoresearch (the command)', () => {
+  it('--help teaches every flag and exits 0', () => {
+    const r = cli(['--help'], process.cwd());
+    expect(r.code).toBe(0);
+    for (const flag of ['--tag', '--max-experiments', '--timeout', '--editable', '--fix-attempts', '--no-tui', 'results', 'demo', 'init']) {
+      expect(r.out).toContain(flag);
+    }
+  });
+
+  it('prints its version', () => {
+    const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string };
+    expect(cli(['--version'], process.cwd()).out.trim()).toBe(pkg.version);
+  });
+
+  it('bad flags: a clear message, exit 2, nothing touched', () => {
+    const dir = makeWorkspace();
+    const r = cli(['--tag', 'x', '--direction', 'sideways'], dir, { ANTHROPIC_API_KEY: 'sk-test' });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--direction must be min or max/);
+    expect(cli([], dir).err).toMatch(/Missing --tag/);
+    untouched(dir);
+  });
+
+  it('a missing API key: exit 2 before any git change', () => {
+    const dir = makeWorkspace();
+    const r = cli(['--tag', 'x'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/ANTHROPIC_API_KEY is not set/);
+    untouched(dir);
+  });
+
+  it('a missing program.md or run target: exit 2, nothing touched', () => {
+    const dir = makeWorkspace();
+    const noProgram = cli(['--tag', 'x', '--program', 'nope.md', '--no-tui'], dir, { ANTHROPIC_API_KEY: 'sk-test' });
+    expect(noProgram.code).toBe(2);
+    expect(noProgram.err).toMatch(/nope\.md does not exist/);
+    const noTarget = cli(['--tag', 'x', '--run-cmd', 'uv run missing.py', '--no-tui'], dir, { ANTHROPIC_API_KEY: 'sk-test' });
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.err).toMatch(/missing\.py, which does not exist/);
+    untouched(dir);
+  });
+
+  it('uncommitted changes: refuses with the file names, exit 2, the work untouched', () => {
+    const dir = makeWorkspace();
+    fs.appendFileSync(path.join(dir, 'program.md'), 'my new idea\n');
+    const r = cli(['--tag', 'x', '--no-tui'], dir, { ANTHROPIC_API_KEY: 'sk-test', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/Uncommitted changes in tracked files: program\.md/);
+    expect(fs.readFileSync(path.join(dir, 'program.md'), 'utf8')).toContain('my new idea');
+    untouched(dir);
+  });
+
+  it('outside a git repository: exit 2 with the fix', () => {
+    const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'not-a-repo-'));
+    fs.writeFileSync(path.join(dir, 'program.md'), '#');
+    fs.writeFileSync(path.join(dir, 'train.py'), '#');
+    const r = cli(['--tag', 'x', '--no-tui'], dir, { ANTHROPIC_API_KEY: 'sk-test' });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/not inside a git repository/);
+  });
+});
+
+describe('autoresearch --tag with the real agent against a local Messages API', () => {
+  it('runs the baseline and one experiment, then exits 0 with the rows written', async () => {
+    const { startFakeApi, turn, useTool, say } = await import('../../src/fakeapi/index.js');
+    const api = await startFakeApi((_body, call) =>
+      call === 0
+        ? turn(say('Lower the value.'), useTool('str_replace_based_edit_tool', { command: 'str_replace', path: 'train.py', old_str: 'VALUE = 1\n', new_str: 'VALUE = 0.9\n' }))
+        : turn(useTool('submit_experiment', { description: 'lower VALUE to 0.9' })),
+    );
+    try {
+      const dir = makeWorkspace({ value: 1.0 });
+      const { spawn } = await import('node:child_process');
+      const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_')));
+      const child = spawn(process.execPath, [CLI, '--tag', 'cli', '--max-experiments', '1', '--run-cmd', 'python3 train.py', '--no-tui'], {
+        cwd: dir,
+        env: { ...clean, ANTHROPIC_API_KEY: 'sk-ant-test-cli', ANTHROPIC_BASE_URL: api.url },
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(code, out).toBe(0);
+      expect(out).toMatch(/keep\s+val_bpb 0\.900000/);
+      const rows = fs.readFileSync(path.join(dir, 'results.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+      expect(rows.map((r) => [r[1], r[3], r[4]])).toEqual([
+        ['1.000000', 'keep', 'baseline'],
+        ['0.900000', 'keep', 'lower VALUE to 0.9'],
+      ]);
+      expect(git(dir, 'log', '-1', '--format=%s')).toBe('lower VALUE to 0.9');
+      expect(api.requests.length).toBe(2);
+    } finally {
+      await api.close();
+    }
+  }, 30_000);
+});
