@@ -64,7 +64,7 @@ async function once(mode: UiMode): Promise<Window> {
 }
 
 console.log(`Node CPU share while a ${SECONDS} s stand-in run trains (median of ${REPEATS}; the trainer's own CPU not counted)`);
-console.log(`Machine: ${machineLine()}`);
+console.log(`Machine: ${machineLine()}; NODE_ENV=${process.env['NODE_ENV'] ?? '(unset)'}`);
 console.log('');
 console.log('| UI        | node CPU share (median) | runs                 | training ticks | KiB to terminal |');
 console.log('|-----------|------------------------:|----------------------|---------------:|----------------:|');

@@ -131,6 +131,8 @@ const wallSec = (performance.now() - t0) / 1000;
 
 console.log(`Soak: ${EXPERIMENTS} experiments in one process, agent ${AGENT}, UI ${UI}, trainer \`cat train.py\``);
 console.log(`Machine: ${machineLine()}`);
+// React's development build (NODE_ENV unset) keeps a performance.measure entry per render; production does not.
+console.log(`NODE_ENV=${process.env['NODE_ENV'] ?? '(unset)'}`);
 console.log(`Samples after a forced GC: ${gc ? 'yes' : 'no (run node with --expose-gc)'}; reference sample: experiment ${REFERENCE}`);
 console.log('');
 const tokensCol = fake !== null;
