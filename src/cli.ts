@@ -4,6 +4,10 @@
 import fs from 'node:fs';
 import { parseRunArgs, RUN_HELP } from './cli/args.js';
 
+// React's development build (the default without NODE_ENV) records a performance entry per render:
+// over a night of dashboard redraws that is an unbounded leak. Set before React is first imported.
+process.env['NODE_ENV'] ??= 'production';
+
 // Commands are imported when chosen: `results` or `--help` should not pay for loading the SDK and Ink.
 
 function version(): string {
