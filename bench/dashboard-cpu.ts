@@ -6,6 +6,7 @@
 // the dashboard's share.
 //
 //   npm run bench:dashboard-cpu [-- --seconds 30 --repeats 3 --modes none,plain,dashboard]
+// (the npm script sets NODE_ENV=production, as src/cli.ts does)
 
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';

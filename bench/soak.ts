@@ -11,7 +11,8 @@
 //
 // Exit code 1 when a check fails. Node runs with --expose-gc (see the npm script) so each sample
 // is taken after a full collection: what remains is what the program holds on to, not garbage
-// that happens not to be collected yet.
+// that happens not to be collected yet. The npm script sets NODE_ENV=production, as src/cli.ts
+// does; run node directly without it to see React's development build leak (docs/benchmarks.md).
 
 import fs from 'node:fs';
 import path from 'node:path';
