@@ -5,6 +5,7 @@ import { ClaudeAgent } from '../agent/claude/agent.js';
 import { checkApiKey, resolveModel } from '../agent/claude/model.js';
 import { runLoop, UsageError } from '../engine/loop.js';
 import type { Agent, EngineConfig } from '../engine/types.js';
+import { freeBytes } from '../proc/training.js';
 import { killTrackedGroupsNow } from '../proc/tree.js';
 import { startUi } from '../ui/index.js';
 import type { RunArgs } from './args.js';
@@ -78,7 +79,13 @@ export async function runWithUi(config: EngineConfig, agent: Agent, io: Io, opts
       io.stderr.write(`autoresearch: ${err.message}\n`);
       return 2;
     }
-    io.stderr.write(`autoresearch: ${(err as Error).message}\nRun the same command again to resume; nothing recorded so far is lost.\n`);
+    const free = freeBytes(config.repoDir);
+    const diskFull = free !== null && free < 1024 * 1024 && !/disk is full/i.test((err as Error).message);
+    io.stderr.write(
+      `autoresearch: ${(err as Error).message}\n` +
+        (diskFull ? `The disk is full (${Math.round(free / 1024)} KB free): free some space first.\n` : '') +
+        `Run the same command again to resume; nothing recorded so far is lost.\n`,
+    );
     return 1;
   } finally {
     process.off('SIGINT', onSignal);

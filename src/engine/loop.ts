@@ -21,7 +21,7 @@ import {
   type InFlight,
 } from '../ledger/state.js';
 import { scrubEnv } from '../proc/env.js';
-import { readLogTail, runTraining } from '../proc/training.js';
+import { freeBytes, readLogTail, runTraining } from '../proc/training.js';
 import { groupAlive, killTree } from '../proc/tree.js';
 import { decide, describe, judgeRun, standingOf, stopReason, type Outcome } from './decide.js';
 import { logTail } from './metric.js';
@@ -40,6 +40,9 @@ import {
 } from './types.js';
 
 export const RUN_LOG = 'run.log';
+/** A failed run on a filesystem with less than this free is blamed on the full disk. */
+const DISK_FULL_BYTES = 1024 * 1024;
+const DISK_FULL = 'no space left on device';
 const LOG_TAIL_LINES = 12;
 const FIX_LOG_TAIL_LINES = 60;
 
@@ -351,7 +354,7 @@ class Loop {
     this.emit({ type: 'committed', at: Date.now(), experiment: n, commit: short(commit), description, restored: edit.restored });
 
     let outcome = await this.train(n);
-    for (let attempt = 1; outcome.kind === 'crash' && outcome.reason !== 'interrupted' && attempt <= this.config.fixAttempts; attempt++) {
+    for (let attempt = 1; outcome.kind === 'crash' && outcome.reason !== 'interrupted' && outcome.reason !== DISK_FULL && attempt <= this.config.fixAttempts; attempt++) {
       const log = readLogTail(path.join(this.dir, RUN_LOG), 16_384);
       const fix = await this.askAgent(
         n,
@@ -381,6 +384,7 @@ class Loop {
     if (outcome.kind === 'crash' && outcome.reason === 'interrupted') {
       return this.finish('interrupted', interruptExitCode(signal));
     }
+    if (outcome.kind === 'crash' && outcome.reason === DISK_FULL) return this.diskFullStop();
     return null;
   }
 
@@ -451,7 +455,23 @@ class Loop {
         }),
     });
     const log = fs.readFileSync(logPath, 'utf8');
-    return judgeRun({ ...result, log }, this.config.metric);
+    const outcome = judgeRun({ ...result, log }, this.config.metric);
+    // A run that failed while the disk is full failed for that reason, whatever its log says
+    // (its output may never have reached the log at all).
+    if (outcome.kind === 'crash' && outcome.reason !== 'interrupted' && outcome.reason !== 'timeout') {
+      const free = freeBytes(this.dir);
+      if (free !== null && free < DISK_FULL_BYTES) return { kind: 'crash', reason: DISK_FULL, memoryGb: 0 };
+    }
+    return outcome;
+  }
+
+  /** Going on with a full disk would only crash every experiment: stop, resumably, and say why. */
+  private diskFullStop(): LoopResult {
+    const free = freeBytes(this.dir);
+    return this.finish(
+      `the disk is full (${free === null ? 'unknown' : `${Math.round(free / 1024)} KB`} free on ${this.dir}): free some space, then run the same command again to resume`,
+      1,
+    );
   }
 
   /**

@@ -48,7 +48,13 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   const pid = child.pid;
   if (pid !== undefined) {
     trackGroup(pid);
-    opts.onStart?.(pid);
+    try {
+      opts.onStart?.(pid);
+    } catch (err) {
+      // If the pid cannot be recorded (a full disk), no later start could stop this run: stop it now.
+      await killTree(pid, 1000);
+      throw err;
+    }
   }
   const stop = (why: 'timeout' | 'interrupt') => {
     if (why === 'timeout') timedOut = true;
@@ -79,6 +85,16 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
     interrupted,
     seconds: (Date.now() - started) / 1000,
   };
+}
+
+/** Bytes free for us on the filesystem holding `dir`, or null where the platform cannot say. */
+export function freeBytes(dir: string): number | null {
+  try {
+    const st = fs.statfsSync(dir);
+    return st.bavail * st.bsize;
+  } catch {
+    return null;
+  }
 }
 
 /** The end of a log file, read without loading a multi-megabyte log into memory. */

@@ -223,7 +223,7 @@ describe.skipIf(!canMount)('the disk fills up (a real 1 MiB tmpfs)', () => {
   // without a word: the experiment is logged as `crash (no val_bpb in log)`, and the loop stops
   // only later, on git's "couldn't write ....lock", which does not say why. The full disk should be
   // named, in the row or in the error.
-  it.fails('before the run\'s output reaches run.log: the stop names the full disk', async () => {
+  it('before the run\'s output reaches run.log: the stop names the full disk', async () => {
     const { dir, filler } = repoOnTmpfs();
     expect((await loop(dir, agent([0.9]), { maxExperiments: 1 })).result.exitCode).toBe(0);
     const fill = `sleep 0.3; dd if=/dev/zero of=${filler} bs=64k 2>/dev/null; cat train.py`;
@@ -239,7 +239,7 @@ describe.skipIf(!canMount)('the disk fills up (a real 1 MiB tmpfs)', () => {
   // With the loop this depends on timing (a trainer whose first act is to fill the disk beat the
   // loop's write in 5 of 5 runs of a standalone script, not under vitest), so the drill calls
   // runTraining with an onStart that fails the way writeInFlight does.
-  it.fails('as the run starts (the pid cannot be recorded): the run is not left running', async () => {
+  it('as the run starts (the pid cannot be recorded): the run is not left running', async () => {
     const { dir } = repoOnTmpfs();
     const marker = `drill-${process.pid}-${Date.now()}`;
     let pid = 0;
