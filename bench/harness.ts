@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { makeEngineConfig } from '../src/engine/config.js';
 import { ZERO_USAGE, type Agent, type EngineConfig, type ExperimentContext, type Proposal } from '../src/engine/types.js';
 import { startUi, type UiHandle } from '../src/ui/index.js';
 
@@ -31,21 +32,7 @@ export function workspace(prefix: string, trainPy = summary(1.5)): { dir: string
 }
 
 export function loopConfig(dir: string, tag: string, over: Partial<EngineConfig> = {}): EngineConfig {
-  return {
-    repoDir: dir,
-    tag,
-    metric: 'val_bpb',
-    direction: 'min',
-    editable: ['train.py'],
-    runCmd: 'cat train.py',
-    timeoutSec: 60,
-    fixAttempts: 0,
-    programPath: 'program.md',
-    maxExperiments: null,
-    maxHours: null,
-    maxCostUsd: null,
-    ...over,
-  };
+  return makeEngineConfig(dir, tag, { runCmd: 'cat train.py', timeoutSec: 60, fixAttempts: 0, ...over });
 }
 
 /** The value experiment i reports: every third one improves on the best so far, the rest are worse. */

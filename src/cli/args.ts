@@ -2,6 +2,7 @@
 // before anything on disk is touched.
 
 import { parseArgs } from 'node:util';
+import { ENGINE_DEFAULTS } from '../engine/config.js';
 import type { Direction } from '../engine/types.js';
 
 export interface RunArgs {
@@ -23,13 +24,13 @@ export interface RunArgs {
 }
 
 export const DEFAULTS = {
-  runCmd: 'uv run train.py',
-  timeoutSec: 600,
-  metric: 'val_bpb',
-  direction: 'min' as Direction,
-  editable: ['train.py'],
-  fixAttempts: 1,
-  program: 'program.md',
+  runCmd: ENGINE_DEFAULTS.runCmd,
+  timeoutSec: ENGINE_DEFAULTS.timeoutSec,
+  metric: ENGINE_DEFAULTS.metric,
+  direction: ENGINE_DEFAULTS.direction as Direction,
+  editable: [...ENGINE_DEFAULTS.editable],
+  fixAttempts: ENGINE_DEFAULTS.fixAttempts,
+  program: ENGINE_DEFAULTS.programPath,
   maxTurns: 30,
   apiPatienceSec: 3600,
 };

@@ -3,6 +3,7 @@
 
 import { ClaudeAgent } from '../agent/claude/agent.js';
 import { checkApiKey, resolveModel } from '../agent/claude/model.js';
+import { makeEngineConfig } from '../engine/config.js';
 import { runLoop, UsageError } from '../engine/loop.js';
 import type { Agent, EngineConfig } from '../engine/types.js';
 import { freeBytes } from '../proc/training.js';
@@ -18,9 +19,7 @@ export interface Io {
 }
 
 export function engineConfig(args: RunArgs, cwd: string): EngineConfig {
-  return {
-    repoDir: cwd,
-    tag: args.tag,
+  return makeEngineConfig(cwd, args.tag, {
     metric: args.metric,
     direction: args.direction,
     editable: args.editable,
@@ -31,7 +30,7 @@ export function engineConfig(args: RunArgs, cwd: string): EngineConfig {
     maxExperiments: args.maxExperiments,
     maxHours: args.maxHours,
     maxCostUsd: args.maxCostUsd,
-  };
+  });
 }
 
 /**

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runWithUi } from '../../src/cli/run.js';
+import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
 import { readResultsFile, rowsOfTag } from '../../src/ledger/results.js';
 import { runTraining } from '../../src/proc/training.js';
@@ -84,21 +85,8 @@ function agent(values: number[]): Agent {
   };
 }
 
-const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig => ({
-  repoDir: dir,
-  tag: 'full',
-  metric: 'val_bpb',
-  direction: 'min',
-  editable: ['train.py'],
-  runCmd: 'cat train.py',
-  timeoutSec: 20,
-  fixAttempts: 0,
-  programPath: 'program.md',
-  maxExperiments: 2,
-  maxHours: null,
-  maxCostUsd: null,
-  ...over,
-});
+const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig =>
+  makeEngineConfig(dir, 'full', { runCmd: 'cat train.py', timeoutSec: 20, fixAttempts: 0, maxExperiments: 2, ...over });
 
 async function loop(dir: string, a: Agent, over: Partial<EngineConfig> = {}) {
   const events: EngineEvent[] = [];

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
 import { readResultsFile, rowsOfTag } from '../../src/ledger/results.js';
 import { ZERO_USAGE, type Agent, type EngineEvent, type ResultRow } from '../../src/engine/types.js';
@@ -147,7 +148,7 @@ async function restart(dir: string): Promise<{ exitCode: number; events: EngineE
     propose: async () => ({ kind: 'skipped', reason: 'not asked', usage: ZERO_USAGE }),
   };
   const result = await runLoop(
-    { repoDir: dir, tag: TAG, metric: 'val_bpb', direction: 'min', editable: ['train.py'], runCmd: 'python3 train.py', timeoutSec: 60, fixAttempts: 0, programPath: 'program.md', maxExperiments: 0, maxHours: null, maxCostUsd: null },
+    makeEngineConfig(dir, TAG, { runCmd: 'python3 train.py', timeoutSec: 60, fixAttempts: 0, maxExperiments: 0 }),
     noAgent,
     { onEvent: (e) => events.push(e), signal: new AbortController().signal },
   );

@@ -7,26 +7,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
 import { readResultsFile } from '../../src/ledger/results.js';
 import { ZERO_USAGE, type Agent, type EngineConfig, type EngineEvent } from '../../src/engine/types.js';
 import { git, makeWorkspace, pidAlive, PlannedAgent } from '../helpers/workspace.js';
 
-const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig => ({
-  repoDir: dir,
-  tag: 'left',
-  metric: 'val_bpb',
-  direction: 'min',
-  editable: ['train.py'],
-  runCmd: 'python3 train.py',
-  timeoutSec: 30,
-  fixAttempts: 0,
-  programPath: 'program.md',
-  maxExperiments: 0,
-  maxHours: null,
-  maxCostUsd: null,
-  ...over,
-});
+const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig =>
+  makeEngineConfig(dir, 'left', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, maxExperiments: 0, ...over });
 
 async function run(dir: string, agent: Agent, over: Partial<EngineConfig> = {}) {
   const events: EngineEvent[] = [];

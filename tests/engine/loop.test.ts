@@ -1,29 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop, UsageError } from '../../src/engine/loop.js';
 import { readResultsFile } from '../../src/ledger/results.js';
 import { acquireLock, LockError } from '../../src/ledger/lock.js';
 import type { EngineConfig, EngineEvent } from '../../src/engine/types.js';
 import { git, makeWorkspace, pidAlive, PlannedAgent, type Edit } from '../helpers/workspace.js';
 
-function config(dir: string, over: Partial<EngineConfig> = {}): EngineConfig {
-  return {
-    repoDir: dir,
-    tag: 'test',
-    metric: 'val_bpb',
-    direction: 'min',
-    editable: ['train.py'],
-    runCmd: 'python3 train.py',
-    timeoutSec: 30,
-    fixAttempts: 0,
-    programPath: 'program.md',
-    maxExperiments: null,
-    maxHours: null,
-    maxCostUsd: null,
-    ...over,
-  };
-}
+const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig =>
+  makeEngineConfig(dir, 'test', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, ...over });
 
 async function run(dir: string, plan: Edit[], over: Partial<EngineConfig> = {}, signal = new AbortController().signal) {
   const events: EngineEvent[] = [];

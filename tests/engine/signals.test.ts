@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
 import { readResultsFile } from '../../src/ledger/results.js';
 import type { EngineEvent } from '../../src/engine/types.js';
@@ -38,7 +39,7 @@ const rowsOf = (dir: string) => readResultsFile(path.join(dir, 'results.tsv')).r
 async function resume(dir: string, plan: ConstructorParameters<typeof PlannedAgent>[0]) {
   const events: EngineEvent[] = [];
   const result = await runLoop(
-    { repoDir: dir, tag: 'drill', metric: 'val_bpb', direction: 'min', editable: ['train.py'], runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, programPath: 'program.md', maxExperiments: plan.length, maxHours: null, maxCostUsd: null },
+    makeEngineConfig(dir, 'drill', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, maxExperiments: plan.length }),
     new PlannedAgent(plan),
     { onEvent: (e) => events.push(e), signal: new AbortController().signal },
   );
