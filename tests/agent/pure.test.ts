@@ -4,7 +4,7 @@
 import { APIConnectionError, APIError, APIUserAbortError, AnthropicError } from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
 import { FatalAgentError } from '../../src/engine/types.js';
-import { isSecretEnvName, OutputCap, shellEnv } from '../../src/agent/claude/bash.js';
+import { COMMAND_MAX_BYTES, isSecretEnvName, OutputCap, shellEnv, unrunnableCommand } from '../../src/agent/claude/bash.js';
 import { checkApiKey, DEFAULT_MODEL, resolveModel } from '../../src/agent/claude/model.js';
 import { judgePath } from '../../src/agent/claude/paths.js';
 import { costOfCall, PRICES, priceFor } from '../../src/agent/claude/pricing.js';
@@ -168,6 +168,15 @@ describe('shell environment and output', () => {
     cap.push('0123456789abcdefghij');
     cap.push('KLMNOPQRSTUVWXYZ');
     expect(cap.text()).toBe('0123456789\n[… 16 characters of output omitted …]\nQRSTUVWXYZ');
+  });
+
+  it('refuses commands the OS cannot run (NUL bytes, over the argument limit in UTF-8 bytes), with the reason', () => {
+    expect(unrunnableCommand('ls -la')).toBeNull();
+    expect(unrunnableCommand('x'.repeat(COMMAND_MAX_BYTES))).toBeNull();
+    expect(unrunnableCommand('x'.repeat(COMMAND_MAX_BYTES + 1))).toMatch(/too long \(100001 bytes; the limit is about 100 KB/);
+    // Counted in bytes, not characters: 40k three-byte characters are 120 KB.
+    expect(unrunnableCommand('€'.repeat(40_000))).toMatch(/too long \(120000 bytes/);
+    expect(unrunnableCommand('echo a\u0000b')).toMatch(/NUL byte/);
   });
 });
 

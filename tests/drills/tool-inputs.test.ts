@@ -185,50 +185,95 @@ describe('legal but extreme inputs work and stay bounded', () => {
   }, 30_000);
 });
 
-// AGENT GAP (reported to the lead and the agent helper): runBash spawns `bash -c <command>`, and
-// node's spawn refuses an argument with a NUL byte (ERR_INVALID_ARG_VALUE, thrown) and Linux one
-// over 128 KiB (E2BIG, an 'error' event); either way runBash rejects, ToolRunner rethrows, and
-// propose() throws, so the loop skips the whole experiment ("the agent failed: ...") instead of
-// answering the model with a tool error it could correct.
+// Was an agent gap: node's spawn refuses an argument with a NUL byte (ERR_INVALID_ARG_VALUE) and
+// Linux one over 128 KiB (E2BIG), and propose() threw, skipping the whole experiment. Now such a
+// command is refused up front with the reason (unrunnableCommand in src/agent/claude/bash.ts),
+// and any other failure to start one comes back as a tool error too.
 describe('bash commands the OS cannot run', () => {
-  it.fails('a 1 MB bash command: a tool error, the conversation goes on', async () => {
+  it('a 1 MB bash command: a tool error, the conversation goes on', async () => {
     const { proposal, result } = await afterBadCall(useTool('bash', { command: `echo ${'x'.repeat(MB)}` }));
     expect(result?.is_error).toBe(true);
+    expect(result?.content).toMatch(/command is too long \(1048581 bytes; the limit is about 100 KB/);
     expect(proposal.kind).toBe('submitted');
   }, 30_000);
 
-  it.fails('a bash command with a NUL byte: a tool error, the conversation goes on', async () => {
+  it('a bash command with a NUL byte: a tool error, the conversation goes on', async () => {
     const { proposal, result } = await afterBadCall(useTool('bash', { command: 'echo a\u0000b' }));
     expect(result?.is_error).toBe(true);
+    expect(result?.content).toMatch(/command contains a NUL byte/);
+    expect(proposal.kind).toBe('submitted');
+  }, 30_000);
+
+  it('a command just under the limit still runs', async () => {
+    const { proposal, result } = await afterBadCall(useTool('bash', { command: `echo ${'x'.repeat(90_000)} | wc -c` }));
+    expect(result?.is_error).toBeFalsy();
+    expect(result?.content).toMatch(/^90001\n/);
     expect(proposal.kind).toBe('submitted');
   }, 30_000);
 });
 
-// AGENT GAP (reported to the lead and the agent helper): a very long path is walked up one
-// component at a time (realpathOfNearest in src/agent/claude/paths.ts), then the editor's stat
-// fails with ENAMETOOLONG, which runEditor rethrows, so propose() throws and the experiment is
-// skipped. Measured on this machine: a 64 KB path ('a/' x 32000) throws after ~1 s; a 256 KB
-// path after ~15 s with "Maximum call stack size exceeded" (path.join of 128k components);
-// a 1 MB path did not finish within 30 s. A length check up front ("path is too long") and
-// unexpected fs errors turned into tool errors would make all of these a clear tool error.
+// Was an agent gap: a very long path was walked up one component at a time, then failed with
+// ENAMETOOLONG out of propose() (64 KB: ~1 s; 256 KB: "Maximum call stack size exceeded"; 1 MB:
+// no end in 30 s). Now a path over PATH_MAX is refused before any I/O, and any fs error inside the
+// editor is a tool error.
 describe('a path far longer than PATH_MAX', () => {
-  it.fails('a 64 KB path: a tool error, quickly, and the conversation goes on', async () => {
+  it.each([
+    ['64 KB', 32_000],
+    ['256 KB', 128_000],
+    ['1 MB', MB / 2],
+  ])('a %s path: a tool error, quickly, and the conversation goes on', async (_size, n) => {
     const started = Date.now();
-    const { proposal, result } = await afterBadCall(editor({ command: 'view', path: 'a/'.repeat(32_000) }));
+    const { proposal, result } = await afterBadCall(editor({ command: 'view', path: 'a/'.repeat(n) }), makeRepo());
     expect(result?.is_error).toBe(true);
-    expect(result?.content).toMatch(/too long|does not exist/);
+    expect(result?.content).toMatch(/path is too long \(\d+ characters; the limit is 4096\)/);
     expect(proposal.kind).toBe('submitted');
     expect(Date.now() - started).toBeLessThan(5000);
   }, 30_000);
+
+  it('a view of a name longer than NAME_MAX: a tool error naming the fs error', async () => {
+    const { proposal, result } = await afterBadCall(editor({ command: 'view', path: `${'n'.repeat(300)}.py` }));
+    expect(result?.is_error).toBe(true);
+    expect(result?.content).toMatch(/the view failed \(ENAMETOOLONG\)/);
+    expect(result!.content.length).toBeLessThan(2000);
+    expect(proposal.kind).toBe('submitted');
+  }, 30_000);
 });
 
-// AGENT GAP (reported): str_replace takes a new_str of the wrong type as '' and deletes old_str
-// without a word. A missing new_str meaning "delete" is the tool's documented behaviour; a number
-// or an object is a malformed call and should be refused.
+// Was an agent gap: str_replace took a new_str of the wrong type as '' and deleted old_str without
+// a word. A missing new_str meaning "delete" is the tool's documented behaviour; a number or an
+// object is a malformed call and is refused.
 describe('str_replace with a new_str of the wrong type', () => {
-  it.fails('is refused, and the file is unchanged', async () => {
-    const { result, repo } = await afterBadCall(editor({ command: 'str_replace', path: 'train.py', old_str: 'DEPTH = 8', new_str: 12 }));
+  it.each([
+    ['a number', 12, /new_str must be a string .*got the number 12/],
+    ['an object', { text: 'DEPTH = 12' }, /new_str must be a string .*got an object/],
+    ['null', null, /new_str must be a string .*got null/],
+  ])('%s is refused, and the file is unchanged', async (_kind, newStr, says) => {
+    const { proposal, result, repo } = await afterBadCall(editor({ command: 'str_replace', path: 'train.py', old_str: 'DEPTH = 8', new_str: newStr }));
     expect(result?.is_error).toBe(true);
+    expect(result?.content).toMatch(says);
     expect(readFileSync(path.join(repo, 'train.py'), 'utf8')).toContain('DEPTH = 8');
+    expect(proposal.kind).toBe('submitted');
+  }, 30_000);
+
+  it('a new_str left out deletes old_str, as the tool documents', async () => {
+    const { result, repo } = await afterBadCall(editor({ command: 'str_replace', path: 'train.py', old_str: 'DEPTH = 8\n' }));
+    expect(result?.is_error).toBeFalsy();
+    expect(readFileSync(path.join(repo, 'train.py'), 'utf8')).not.toContain('DEPTH');
+  }, 30_000);
+});
+
+describe('other editor fields of the wrong type are refused, naming the field', () => {
+  it.each<[string, unknown, RegExp]>([
+    ['file_text as a number', { command: 'create', path: 'train.py', file_text: 3 }, /create needs file_text .*got the number 3/],
+    ['insert_text as an array', { command: 'insert', path: 'train.py', insert_line: 1, insert_text: ['x = 1'] }, /insert needs insert_text .*got an array/],
+    ['insert_line as a fraction', { command: 'insert', path: 'train.py', insert_line: 1.5, insert_text: 'x = 1\n' }, /insert_line must be an integer .*got the number 1.5/],
+    ['view_range on a directory', { command: 'view', path: '.', view_range: 'all' }, /view_range must be two integers/],
+    ['an empty old_str', { command: 'str_replace', path: 'train.py', old_str: '', new_str: 'x' }, /non-empty old_str .*got an empty string/],
+  ])('%s', async (_name, input, says) => {
+    const { proposal, result, repo } = await afterBadCall(editor(input));
+    expect(result?.is_error).toBe(true);
+    expect(result?.content).toMatch(says);
+    expect(readFileSync(path.join(repo, 'train.py'), 'utf8')).toContain('DEPTH = 8');
+    expect(proposal.kind).toBe('submitted');
   }, 30_000);
 });

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import Anthropic from '@anthropic-ai/sdk';
+import Anthropic, { AnthropicError, APIError } from '@anthropic-ai/sdk';
 import type { ContentBlock, ContentBlockParam, Message, MessageParam, ToolResultBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { simpleGit } from 'simple-git';
 import { addUsage, FatalAgentError, ZERO_USAGE, type Agent, type AgentActivity, type ExperimentContext, type Proposal, type Usage } from '../../engine/types.js';
@@ -233,11 +233,13 @@ export class ClaudeAgent implements Agent {
           }, this.idleMs);
         };
         arm();
+        let started: { readonly response: Response | null | undefined } | undefined; // the stream, for the catch below
         try {
           const stream = this.client.messages.stream(
             { model: this.model, max_tokens: this.maxTokens, system, tools: this.tools, messages: withMovingBreakpoint(messages) },
             { signal: controller.signal },
           );
+          started = stream;
           stream.on('connect', arm);
           stream.on('streamEvent', arm);
           stream.on('text', (delta) => emit({ kind: 'text', text: delta }));
@@ -246,7 +248,7 @@ export class ClaudeAgent implements Agent {
           return await stream.finalMessage();
         } catch (err) {
           if (stalled && !signal.aborted) throw new StreamStalledError(`no data from the API for ${this.idleMs / 1000} s`);
-          throw err;
+          throw explainNotAStream(err, started?.response);
         } finally {
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
@@ -279,6 +281,18 @@ export function withMovingBreakpoint(messages: MessageParam[]): MessageParam[] {
   if (!tail || (tail.type !== 'text' && tail.type !== 'tool_result')) return messages;
   blocks[blocks.length - 1] = { ...tail, cache_control: { type: 'ephemeral' } };
   return [...messages.slice(0, -1), { role: 'user', content: blocks }];
+}
+
+/**
+ * The SDK reports a 200 reply that is not an event stream (a captive portal's HTML page, a proxy's
+ * JSON) only as "request ended without sending any chunks"; say what came instead, so the retry
+ * reason points at the culprit. Other errors pass through unchanged.
+ */
+function explainNotAStream(err: unknown, response: Response | null | undefined): unknown {
+  if (!(err instanceof AnthropicError) || err instanceof APIError || !response) return err;
+  const type = response.headers.get('content-type') ?? 'no content-type';
+  if (type.includes('text/event-stream')) return err;
+  return new AnthropicError(`${err.message}: got ${type} (HTTP ${response.status}) instead of an event stream`);
 }
 
 function firstLine(text: string): string {

@@ -74,7 +74,27 @@ function killGroup(pid: number | undefined): void {
   }
 }
 
-/** Run one command. Rejects with the signal's reason when aborted (after killing the tree). */
+/**
+ * Longest command we hand to `bash -c`. Linux refuses any single argument over 128 KiB
+ * (MAX_ARG_STRLEN: spawn fails with E2BIG), so we stop a little short of that, and say why.
+ */
+export const COMMAND_MAX_BYTES = 100_000;
+
+/** Why the OS could not run `command` at all (null when it can): checked before spawning, so the model gets a reason it can act on. */
+export function unrunnableCommand(command: string): string | null {
+  // node's spawn throws on a NUL byte in an argument, and no C string can hold one anyway.
+  if (command.includes('\0')) return 'the command contains a NUL byte, which no shell command can hold; write binary data with printf escapes instead.';
+  const bytes = Buffer.byteLength(command, 'utf8');
+  if (bytes > COMMAND_MAX_BYTES) {
+    return `the command is too long (${bytes} bytes; the limit is about ${COMMAND_MAX_BYTES / 1000} KB, as the OS refuses longer arguments). Split it, or use the editor for large edits.`;
+  }
+  return null;
+}
+
+/**
+ * Run one command. Rejects with the signal's reason when aborted (after killing the tree), and
+ * with the spawn error when the command could not be started at all.
+ */
 export function runBash(command: string, opts: BashOptions): Promise<BashResult> {
   return new Promise((resolve, reject) => {
     opts.signal.throwIfAborted();

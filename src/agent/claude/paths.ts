@@ -4,6 +4,13 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 
+/**
+ * Longest path the editor accepts: Linux's PATH_MAX. Checked before any I/O, because a longer
+ * one can never name a file, and walking it up component by component (realpathOfNearest) takes
+ * seconds and, at a few hundred KB, overflows the stack in path.join.
+ */
+export const PATH_MAX_CHARS = 4096;
+
 export type PathJudgement = { ok: true; rel: string } | { ok: false; why: string };
 
 /** rel: repo-relative, '/'-separated, '' for the root; abs: the real absolute path to operate on. */
@@ -63,6 +70,7 @@ async function realpathOfNearest(abs: string): Promise<string> {
 export async function resolveInRepo(repoDir: string, requested: string, write: boolean, editable: readonly string[]): Promise<PathVerdict> {
   if (typeof requested !== 'string' || requested.trim() === '') return { ok: false, why: 'path is missing.' };
   if (requested.includes('\0')) return { ok: false, why: 'path contains a NUL byte.' };
+  if (requested.length > PATH_MAX_CHARS) return { ok: false, why: `path is too long (${requested.length} characters; the limit is ${PATH_MAX_CHARS}).` };
   const root = await realpath(repoDir);
   const lexical = path.resolve(root, requested);
   const real = await realpathOfNearest(lexical);

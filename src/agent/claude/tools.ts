@@ -5,7 +5,7 @@
 
 import type { Tool, ToolBash20250124, ToolTextEditor20250728 } from '@anthropic-ai/sdk/resources/messages';
 import { restoreGitState, snapshotGitState } from '../../git/guard.js';
-import { runBash } from './bash.js';
+import { runBash, unrunnableCommand } from './bash.js';
 import { runEditor, type EditorInput } from './editor.js';
 import type { ToolOutcome } from './outcome.js';
 
@@ -99,6 +99,8 @@ export class ToolRunner {
     }
     const command = input['command'];
     if (typeof command !== 'string' || command.trim() === '') return { text: 'Error: bash needs a non-empty command.', isError: true, undone: [] };
+    const unrunnable = unrunnableCommand(command);
+    if (unrunnable !== null) return { text: `Error: ${unrunnable}`, isError: true, undone: [] };
     const snapshot = await snapshotGitState(this.opts.repoDir);
     let result: ToolOutcome | null = null;
     let failure: unknown = null;
@@ -109,7 +111,13 @@ export class ToolRunner {
     }
     // Even an aborted or failed command must not leave the repository off its rails.
     const undone = await restoreGitState(this.opts.repoDir, snapshot, this.opts.editable);
-    if (result === null) throw failure;
+    if (result === null) {
+      // An abort ends the experiment; anything else (the OS would not start the command) is the
+      // model's to hear about, not a reason to throw the whole experiment away.
+      if (signal.aborted) throw failure;
+      const why = failure instanceof Error ? failure.message : String(failure);
+      return { text: this.opts.redact(`Error: the command could not be started: ${why.length > 300 ? `${why.slice(0, 299)}…` : why}`), isError: true, undone };
+    }
     let text = this.opts.redact(result.text);
     if (undone.length > 0) {
       text +=
