@@ -30,6 +30,16 @@ export function sanitizeDescription(text: string): string {
   return text.replace(/[\t\r\n\v\f]+/g, ' ').replace(/\s{2,}/g, ' ').trim() || '(no description)';
 }
 
+/** The header line of a results file measuring `metricName`, without its newline. */
+export function formatHeader(metricName: string): string {
+  return stringify([headerFor(metricName)], { delimiter: '\t', record_delimiter: '\n' }).slice(0, -1);
+}
+
+/** One row as results.tsv holds it, without its newline. */
+export function formatRow(row: ResultRow): string {
+  return stringify([toCells(row)], { delimiter: '\t', record_delimiter: '\n' }).slice(0, -1);
+}
+
 function toCells(row: ResultRow): string[] {
   return [
     row.commit,
@@ -164,7 +174,7 @@ export class ResultsWriteError extends Error {
  * proof that an experiment finished, so it must survive a power cut that follows).
  */
 export function appendResult(path: string, metricName: string, row: ResultRow): void {
-  const line = stringify([toCells(row)], { delimiter: '\t', record_delimiter: '\n' });
+  const line = `${formatRow(row)}\n`;
   let fd: number | null = null;
   try {
     fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
@@ -179,7 +189,7 @@ export function appendResult(path: string, metricName: string, row: ResultRow): 
       const complete = completeLength(fd, size);
       if (complete !== size) fs.ftruncateSync(fd, complete);
     }
-    const prefix = fs.fstatSync(fd).size === 0 ? stringify([headerFor(metricName)], { delimiter: '\t', record_delimiter: '\n' }) : '';
+    const prefix = fs.fstatSync(fd).size === 0 ? `${formatHeader(metricName)}\n` : '';
     const data = Buffer.from(prefix + line, 'utf8');
     const at = fs.fstatSync(fd).size;
     let written = 0;

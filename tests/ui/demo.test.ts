@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Writable } from 'node:stream';
+import { sink } from './helpers.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_BANNER, demoCommand } from '../../src/commands/demo.js';
 import { readResultsFile } from '../../src/ledger/results.js';
@@ -15,17 +15,6 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
-
-function sink(): { stream: Writable; text: () => string } {
-  let out = '';
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      out += String(chunk);
-      cb();
-    },
-  });
-  return { stream, text: () => out };
-}
 
 describe('autoresearch demo', () => {
   it('runs the real loop to completion: at least 6 experiments with keeps, discards and a crash', async () => {

@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 
@@ -21,3 +23,15 @@ export function panel(frame: string | undefined, title: string): string[] {
 }
 
 export const tick = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A writable stream that keeps what is written, for commands' stdout and stderr. */
+export function sink(): { stream: Writable; text: () => string } {
+  let out = '';
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      out += String(chunk);
+      cb();
+    },
+  });
+  return { stream, text: () => out };
+}

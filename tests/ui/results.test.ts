@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Writable } from 'node:stream';
+import { sink } from './helpers.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Resvg } from '@resvg/resvg-js';
 import { resultsCommand } from '../../src/commands/results.js';
@@ -26,17 +26,6 @@ function tempDir(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-results-'));
   dirs.push(d);
   return d;
-}
-
-function sink(): { stream: Writable; text: () => string } {
-  let out = '';
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      out += String(chunk);
-      cb();
-    },
-  });
-  return { stream, text: () => out };
 }
 
 async function run(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,32 +1,13 @@
-// Writing results.tsv fixtures the way the engine does (the ledger's own header and cells),
+// Writing results.tsv fixtures with the ledger's own formatting,
 // plus hand-made damage: a torn last line, a second tag.
 
 import type { ResultRow, Status } from '../../src/engine/types.js';
+import { formatHeader, formatRow } from '../../src/ledger/results.js';
 
-const HEADER = ['commit', 'val_bpb', 'memory_gb', 'status', 'description', 'tag', 'started_at', 'seconds', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'cost_usd'];
-
-export function tsvLine(r: ResultRow): string {
-  return [
-    r.commit,
-    r.value.toFixed(6),
-    r.memoryGb.toFixed(1),
-    r.status,
-    r.description,
-    r.tag,
-    r.startedAt,
-    String(Math.round(r.seconds)),
-    String(r.usage.inputTokens),
-    String(r.usage.outputTokens),
-    String(r.usage.cacheReadTokens),
-    String(r.usage.cacheWriteTokens),
-    r.usage.costUsd.toFixed(4),
-  ].join('\t');
-}
+export const tsvLine = (r: ResultRow): string => formatRow(r);
 
 export function tsv(rows: ResultRow[], metric = 'val_bpb'): string {
-  const header = [...HEADER];
-  header[1] = metric;
-  return [header.join('\t'), ...rows.map(tsvLine)].join('\n') + '\n';
+  return [formatHeader(metric), ...rows.map(tsvLine)].join('\n') + '\n';
 }
 
 /** A deterministic night of `n` experiments for tag `tag`: slow progress, discards, some crashes. */
