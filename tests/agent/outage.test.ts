@@ -70,12 +70,10 @@ describe('API outages', () => {
   it('stops at once with a FatalAgentError on a rejected key (401), naming ANTHROPIC_API_KEY', async () => {
     const repo = makeRepo();
     api = await startFakeApi(() => edit, { requireKey: 'the-right-key' });
-    const started = Date.now();
     const err = await agentFor(api.url).propose(context(repo), new AbortController().signal, () => {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FatalAgentError);
     expect((err as Error).message).toMatch(/401 authentication_error[\s\S]*ANTHROPIC_API_KEY/);
     expect(api.requests).toHaveLength(1);
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('stops at once on a bad request (400), naming the model', async () => {
@@ -94,7 +92,7 @@ describe('API outages', () => {
     const err = await agentFor(api.url, { apiPatienceMs: 300, retryBaseMs: 20 }).propose(context(repo), new AbortController().signal, () => {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FatalAgentError);
     expect((err as Error).message).toMatch(/kept failing .*longer than the API patience[\s\S]*run the same command again to resume/);
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(Date.now() - started).toBeLessThan(10_000); // gave up, rather than retrying for the default hour
     expect(api.requests.length).toBeGreaterThan(3);
   });
 
@@ -109,6 +107,6 @@ describe('API outages', () => {
     const t0 = Date.now();
     ctl.abort();
     await expect(p).rejects.toThrow();
-    expect(Date.now() - t0).toBeLessThan(500);
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 });
