@@ -195,6 +195,19 @@ describe('the experiment loop', () => {
     expect(pidAlive(Number(fs.readFileSync(path.join(dir, 'orphan.pid'), 'utf8')))).toBe(false);
   }, 20_000);
 
+  it('stops before the next experiment once --max-cost is reached, saying so', async () => {
+    const dir = makeWorkspace();
+    // Each planned experiment costs $0.01 of API usage.
+    const { result, rows, events } = await run(dir, [0.9, 0.8, 0.7, 0.6].map((value, i) => ({ value, description: `idea ${i}` })), {
+      maxExperiments: null,
+      maxCostUsd: 0.02,
+    });
+    expect(result).toEqual({ exitCode: 0, reason: 'reached --max-cost $0.02 (spent $0.02)' });
+    expect(rows.map((r) => r.description)).toEqual(['baseline', 'idea 0', 'idea 1']);
+    expect(rows[1]?.usage.costUsd).toBeCloseTo(0.01);
+    expect(events.at(-1)).toMatchObject({ type: 'finished', exitCode: 0 });
+  });
+
   it('passes no ANTHROPIC_* variable to the training run', async () => {
     const dir = makeWorkspace();
     const events: EngineEvent[] = [];
