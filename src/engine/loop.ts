@@ -45,6 +45,9 @@ const DISK_FULL_BYTES = 1024 * 1024;
 const DISK_FULL = 'no space left on device';
 const LOG_TAIL_LINES = 12;
 const FIX_LOG_TAIL_LINES = 60;
+/** Skipped experiments in a row after which the loop stops: the model is not making changes, and
+ * going on all night would only spend money. */
+export const MAX_CONSECUTIVE_SKIPS = 5;
 
 /** A problem with how the program was started: reported with exit code 2, nothing changed. */
 export class UsageError extends Error {
@@ -143,6 +146,7 @@ class Loop {
   private rows: ResultRow[] = []; // this tag's rows, oldest first
   private startedAtMs = Date.now();
   private experimentsDone = 0;
+  private consecutiveSkips = 0;
   private usage: Usage = ZERO_USAGE;
   private readonly env: Record<string, string>;
 
@@ -343,9 +347,18 @@ class Loop {
     if (edit.kind === 'skipped') {
       await this.abandonEdits(base);
       this.experimentsDone++;
+      this.consecutiveSkips++;
       this.emit({ type: 'skipped', at: Date.now(), experiment: n, reason: edit.reason });
+      if (this.consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
+        return this.finish(
+          `${this.consecutiveSkips} experiments in a row ended without a change (last: ${edit.reason}). ` +
+            `Read the transcripts in ${path.join(STATE_DIR, tag, 'transcripts')}/, adjust ${this.config.programPath} if needed, then run the same command again.`,
+          1,
+        );
+      }
       return null;
     }
+    this.consecutiveSkips = 0;
 
     this.phase('committing', n, edit.description);
     let description = edit.description;

@@ -208,6 +208,17 @@ describe('the experiment loop', () => {
     expect(events.at(-1)).toMatchObject({ type: 'finished', exitCode: 0 });
   });
 
+  it('stops after five experiments in a row end without a change, pointing at the transcripts', async () => {
+    const dir = makeWorkspace();
+    const events: EngineEvent[] = [];
+    // An agent that never changes anything: the plan is empty, so every proposal is a skip.
+    const result = await runLoop(config(dir, { maxExperiments: 50 }), new PlannedAgent([]), { onEvent: (e) => events.push(e), signal: new AbortController().signal });
+    expect(result.exitCode).toBe(1);
+    expect(result.reason).toMatch(/^5 experiments in a row ended without a change \(last: plan exhausted\)\. Read the transcripts in \.autoresearch\/test\/transcripts\//);
+    expect(events.filter((e) => e.type === 'skipped')).toHaveLength(5);
+    expect(readResultsFile(path.join(dir, 'results.tsv')).rows.map((r) => r.description)).toEqual(['baseline']);
+  });
+
   it('passes no ANTHROPIC_* variable to the training run', async () => {
     const dir = makeWorkspace();
     const events: EngineEvent[] = [];
