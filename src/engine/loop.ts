@@ -3,6 +3,7 @@
 // Every step that changes the tree is preceded by a note in .autoresearch/<tag>/inflight.json,
 // so a restart after a crash or kill -9 knows exactly what to finish or undo.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { restoreGitState, snapshotGitState } from '../git/guard.js';
@@ -76,6 +77,20 @@ function interruptExitCode(signal: AbortSignal): number {
   return signal.reason === 'SIGTERM' ? 143 : 130;
 }
 
+/**
+ * The program a run command starts (`uv run train.py` → uv), when it is a plain name to look up
+ * on PATH; null for paths, shell syntax or leading variable assignments, which we leave to the shell.
+ */
+export function runProgram(runCmd: string): string | null {
+  const first = runCmd.trim().split(/\s+/)[0] ?? '';
+  return /^[A-Za-z0-9_.+-]+$/.test(first) ? first : null;
+}
+
+/** Whether the shell that will run the command can find `program` (a builtin, keyword or file on PATH). */
+export function shellFinds(program: string, env: NodeJS.ProcessEnv): boolean {
+  return spawnSync('/bin/sh', ['-c', 'command -v "$1" >/dev/null', 'sh', program], { env, stdio: 'ignore' }).status === 0;
+}
+
 /** Files a run command names (`uv run train.py` → train.py) that must exist before we start. */
 export function runTargets(runCmd: string): string[] {
   return runCmd
@@ -84,7 +99,7 @@ export function runTargets(runCmd: string): string[] {
 }
 
 export async function runLoop(config: EngineConfig, agent: Agent, opts: LoopOptions): Promise<LoopResult> {
-  const repo = await openAndCheck(config);
+  const repo = await openAndCheck(config, opts.env ?? process.env);
   const dir = repo.dir;
   const tag = config.tag;
   const branch = branchOf(tag);
@@ -118,7 +133,7 @@ export async function runLoop(config: EngineConfig, agent: Agent, opts: LoopOpti
   }
 }
 
-async function openAndCheck(config: EngineConfig): Promise<GitRepo> {
+async function openAndCheck(config: EngineConfig, env: NodeJS.ProcessEnv): Promise<GitRepo> {
   const programFile = path.resolve(config.repoDir, config.programPath);
   if (!fs.existsSync(programFile)) {
     throw new UsageError(`The research protocol ${programFile} does not exist. Pass --program FILE, or create program.md (autoresearch init writes one).`);
@@ -133,6 +148,14 @@ async function openAndCheck(config: EngineConfig): Promise<GitRepo> {
     if (!fs.existsSync(path.join(repo.dir, file))) {
       throw new UsageError(`The editable file ${file} does not exist in ${repo.dir}. Check --editable (default train.py).`);
     }
+  }
+  const program = runProgram(config.runCmd);
+  if (program !== null && !shellFinds(program, env)) {
+    const hint =
+      program === 'uv'
+        ? ' Install uv (https://docs.astral.sh/uv/getting-started/installation/), or run with --run-cmd "python train.py".'
+        : ' Install it, or pass --run-cmd with a command that exists.';
+    throw new UsageError(`--run-cmd "${config.runCmd}" needs ${program}, which is not on PATH.${hint}`);
   }
   for (const target of runTargets(config.runCmd)) {
     if (!fs.existsSync(path.join(repo.dir, target))) {

@@ -1,5 +1,5 @@
 // The built command as a user runs it: exit codes and messages, and that nothing is touched.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -56,7 +56,7 @@ describe('autoresearch (the command)', () => {
     const noProgram = cli(['--tag', 'x', '--program', 'nope.md', '--no-tui'], dir, { ANTHROPIC_API_KEY: 'sk-test' });
     expect(noProgram.code).toBe(2);
     expect(noProgram.err).toMatch(/nope\.md does not exist/);
-    const noTarget = cli(['--tag', 'x', '--run-cmd', 'uv run missing.py', '--no-tui'], dir, { ANTHROPIC_API_KEY: 'sk-test' });
+    const noTarget = cli(['--tag', 'x', '--run-cmd', 'python3 missing.py', '--no-tui'], dir, { ANTHROPIC_API_KEY: 'sk-test' });
     expect(noTarget.code).toBe(2);
     expect(noTarget.err).toMatch(/missing\.py, which does not exist/);
     untouched(dir);
@@ -65,10 +65,21 @@ describe('autoresearch (the command)', () => {
   it('uncommitted changes: refuses with the file names, exit 2, the work untouched', () => {
     const dir = makeWorkspace();
     fs.appendFileSync(path.join(dir, 'program.md'), 'my new idea\n');
-    const r = cli(['--tag', 'x', '--no-tui'], dir, { ANTHROPIC_API_KEY: 'sk-test', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' });
+    const r = cli(['--tag', 'x', '--run-cmd', 'python3 train.py', '--no-tui'], dir, { ANTHROPIC_API_KEY: 'sk-test', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/Uncommitted changes in tracked files: program\.md/);
     expect(fs.readFileSync(path.join(dir, 'program.md'), 'utf8')).toContain('my new idea');
+    untouched(dir);
+  });
+
+  it('the default run command without uv installed: exit 2 saying how to get it', () => {
+    const dir = makeWorkspace();
+    // A PATH with git on it and nothing else, so `uv` cannot be found whatever this machine has.
+    const bin = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'bin-'));
+    fs.symlinkSync(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), path.join(bin, 'git'));
+    const r = cli(['--tag', 'x', '--no-tui'], dir, { ANTHROPIC_API_KEY: 'sk-test', PATH: bin });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--run-cmd "uv run train\.py" needs uv, which is not on PATH\. Install uv .*--run-cmd "python train\.py"/);
     untouched(dir);
   });
 

@@ -11,10 +11,10 @@ import { git, makeWorkspace, pidAlive, PlannedAgent, type Edit } from '../helper
 const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig =>
   makeEngineConfig(dir, 'test', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, ...over });
 
-async function run(dir: string, plan: Edit[], over: Partial<EngineConfig> = {}, signal = new AbortController().signal) {
+async function run(dir: string, plan: Edit[], over: Partial<EngineConfig> = {}, signal = new AbortController().signal, env?: NodeJS.ProcessEnv) {
   const events: EngineEvent[] = [];
   const agent = new PlannedAgent(plan);
-  const result = await runLoop(config(dir, { maxExperiments: plan.length, ...over }), agent, { onEvent: (e) => events.push(e), signal });
+  const result = await runLoop(config(dir, { maxExperiments: plan.length, ...over }), agent, { onEvent: (e) => events.push(e), signal, ...(env ? { env } : {}) });
   return { result, events, agent, rows: readResultsFile(path.join(dir, 'results.tsv')).rows };
 }
 
@@ -145,6 +145,8 @@ describe('the experiment loop', () => {
     const dir = makeWorkspace();
     await expect(run(dir, [], { programPath: 'nope.md' })).rejects.toBeInstanceOf(UsageError);
     await expect(run(dir, [], { runCmd: 'python3 missing.py' })).rejects.toThrow(/missing\.py, which does not exist/);
+    await expect(run(dir, [], { runCmd: 'no-such-runner train.py' })).rejects.toThrow(/needs no-such-runner, which is not on PATH/);
+    await expect(run(dir, [], { runCmd: 'uv run train.py' }, undefined, { PATH: '/nonexistent' })).rejects.toThrow(/Install uv/);
     expect(git(dir, 'branch', '--format=%(refname:short)')).toBe('main');
   });
 
