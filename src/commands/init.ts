@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { simpleGit } from 'simple-git';
+import { fallbackIdentity, runGit } from '../git/repo.js';
 import type { CommandIO } from './results.js';
 
 export const INIT_HELP = `Usage: autoresearch init [DIR]
@@ -65,23 +65,29 @@ export async function initWorkspace(dir: string, source = workspaceSource()): Pr
     }
   }
 
-  const git = simpleGit(dir);
-  if (!(await git.checkIsRepo())) {
-    await git.init();
+  if (!(await insideRepository(dir))) {
+    await runGit(dir, ['init', '--quiet']);
     result.gitInitialized = true;
-    // The loop branches from HEAD, so a new repository needs a first commit. Without a git identity
-    // configured the commit fails; the next steps then say how to make it.
+    // The loop branches from HEAD, so a new repository needs a first commit.
     if (result.copied.length > 0) {
       try {
-        await git.add(result.copied);
-        await git.commit('autoresearch init: research workspace', result.copied);
+        await runGit(dir, ['add', '--', ...result.copied]);
+        await runGit(dir, [...(await fallbackIdentity(dir)), 'commit', '--quiet', '-m', 'autoresearch init: research workspace', '--', ...result.copied]);
         result.committed = true;
       } catch {
-        result.committed = false;
+        result.committed = false; // the next steps then say how to make it
       }
     }
   }
   return result;
+}
+
+async function insideRepository(dir: string): Promise<boolean> {
+  try {
+    return (await runGit(dir, ['rev-parse', '--is-inside-work-tree'])).trim() === 'true';
+  } catch {
+    return false;
+  }
 }
 
 export async function initCommand(argv: string[], io: CommandIO): Promise<number> {

@@ -34,6 +34,26 @@ export function runGit(dir: string, args: string[], env: NodeJS.ProcessEnv = pro
 export const BRANCH_PREFIX = 'autoresearch/';
 export const short = (commit: string): string => commit.slice(0, 7);
 
+async function gitConfig(dir: string, key: string): Promise<string | null> {
+  try {
+    return (await runGit(dir, ['config', '--get', key])).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `-c user.name=… -c user.email=…` for whatever identity git lacks, so commits never fail for want
+ * of a configured name (overnight, or on a fresh machine). Identity from the environment
+ * (GIT_AUTHOR_NAME ...) still wins over these.
+ */
+export async function fallbackIdentity(dir: string): Promise<string[]> {
+  const args: string[] = [];
+  if (!(await gitConfig(dir, 'user.name'))) args.push('-c', 'user.name=autoresearch');
+  if (!(await gitConfig(dir, 'user.email'))) args.push('-c', 'user.email=autoresearch@localhost');
+  return args;
+}
+
 export class GitRepo {
   private identity: string[] = [];
 
@@ -57,20 +77,8 @@ export class GitRepo {
     } catch {
       throw new Error(`The repository at ${top} has no commits yet. Commit program.md and train.py first: git add -A && git commit -m "initial"`);
     }
-    // Commits must not fail overnight for want of a configured name.
-    const name = await repo.config('user.name');
-    const email = await repo.config('user.email');
-    if (!name) repo.identity.push('-c', 'user.name=autoresearch');
-    if (!email) repo.identity.push('-c', 'user.email=autoresearch@localhost');
+    repo.identity = await fallbackIdentity(top);
     return repo;
-  }
-
-  private async config(key: string): Promise<string | null> {
-    try {
-      return (await this.run(['config', '--get', key])).trim() || null;
-    } catch {
-      return null;
-    }
   }
 
   async head(): Promise<string> {
