@@ -10,6 +10,7 @@
 import { lstat, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { short } from './repo.js';
 
 /** How a dirty path looked at snapshot time. Small files are kept whole so they can be written back. */
 type FileState = { kind: 'absent' } | { kind: 'content'; data: Buffer } | { kind: 'large'; size: number; mtimeMs: number };
@@ -48,8 +49,8 @@ function git(repoDir: string): SimpleGit {
   return simpleGit({ baseDir: repoDir, maxConcurrentProcesses: 1 });
 }
 
-function short(hash: string | null | undefined): string {
-  return hash ? hash.slice(0, 7) : '(none)';
+function shortOrNone(hash: string | null | undefined): string {
+  return hash ? short(hash) : '(none)';
 }
 
 /** Parse `git status --porcelain=v2 --branch -z --untracked-files=all`. */
@@ -210,12 +211,12 @@ async function restoreRefs(g: SimpleGit, snap: GitStateSnapshot, current: Map<st
     const now = current.get(ref);
     if (now === before) continue;
     await g.raw(['update-ref', '-m', 'autoresearch: restore', ref, before]);
-    undone.push(now === undefined ? `ref ${ref} was deleted: recreated at ${short(before)}` : `ref ${ref} moved from ${short(before)} to ${short(now)}: put back at ${short(before)}`);
+    undone.push(now === undefined ? `ref ${ref} was deleted: recreated at ${shortOrNone(before)}` : `ref ${ref} moved from ${shortOrNone(before)} to ${shortOrNone(now)}: put back at ${shortOrNone(before)}`);
   }
   for (const [ref, now] of current) {
     if (snap.refs.has(ref)) continue;
     await g.raw(['update-ref', '-d', ref, now]);
-    undone.push(`ref ${ref} was created (at ${short(now)}): deleted`);
+    undone.push(`ref ${ref} was created (at ${shortOrNone(now)}): deleted`);
   }
   return undone;
 }
@@ -224,13 +225,13 @@ async function restoreHead(g: SimpleGit, snap: GitStateSnapshot, status: RepoSta
   if (snap.branch !== null) {
     if (status.branch === snap.branch) return [];
     await g.raw(['symbolic-ref', '-m', 'autoresearch: restore', 'HEAD', snap.branch]);
-    const was = status.branch ? `switched to ${status.branch.replace('refs/heads/', 'branch ')}` : `detached at ${short(status.head)}`;
+    const was = status.branch ? `switched to ${status.branch.replace('refs/heads/', 'branch ')}` : `detached at ${shortOrNone(status.head)}`;
     return [`HEAD was ${was}: put back on ${snap.branch.replace('refs/heads/', 'branch ')}`];
   }
   if (status.branch === null && status.head === snap.head) return [];
   if (snap.head === null) return []; // cannot detach onto nothing; nothing sensible to restore
   await g.raw(['update-ref', '--no-deref', '-m', 'autoresearch: restore', 'HEAD', snap.head]);
-  return [`HEAD was moved to ${status.branch ?? short(status.head)}: put back at ${short(snap.head)} (detached)`];
+  return [`HEAD was moved to ${status.branch ?? shortOrNone(status.head)}: put back at ${shortOrNone(snap.head)} (detached)`];
 }
 
 export interface RestoreOptions {

@@ -10,8 +10,14 @@ export function trackGroup(pid: number): void {
 
 /** Synchronous, for process exit paths: SIGKILL every group we started that may still run. */
 export function killTrackedGroupsNow(): void {
-  for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
-  liveGroups.clear();
+  for (const pid of liveGroups) killGroupNow(pid);
+}
+
+/** SIGKILL a process group at once, without waiting; a group that is already gone is fine. */
+export function killGroupNow(pid: number | undefined): void {
+  if (pid === undefined) return;
+  signalGroup(pid, 'SIGKILL');
+  liveGroups.delete(pid);
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {

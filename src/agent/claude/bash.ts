@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { isSecretName } from '../../proc/env.js';
+import { killGroupNow } from '../../proc/tree.js';
 import type { ToolOutcome } from './outcome.js';
 
 /** True for variables the model's shell must not inherit: the training run's rule, plus any case of ANTHROPIC_. */
@@ -65,15 +66,6 @@ export interface BashResult extends ToolOutcome {
   pid: number | undefined;
 }
 
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
 /**
  * Longest command we hand to `bash -c`. Linux refuses any single argument over 128 KiB
  * (MAX_ARG_STRLEN: spawn fails with E2BIG), so we stop a little short of that, and say why.
@@ -113,9 +105,9 @@ export function runBash(command: string, opts: BashOptions): Promise<BashResult>
 
     const timer = setTimeout(() => {
       timedOut = true;
-      killGroup(pid);
+      killGroupNow(pid);
     }, opts.timeoutMs);
-    const onAbort = (): void => killGroup(pid);
+    const onAbort = (): void => killGroupNow(pid);
     opts.signal.addEventListener('abort', onAbort, { once: true });
 
     child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d));
@@ -148,7 +140,7 @@ export function runBash(command: string, opts: BashOptions): Promise<BashResult>
       exitCode = code;
       exitSignal = signal;
       // Whatever the command left running in the background goes with it.
-      killGroup(pid);
+      killGroupNow(pid);
       // A grandchild that escaped the group (setsid) could hold the pipes open; do not wait on it forever.
       setTimeout(() => {
         child.stdout.destroy();
