@@ -9,7 +9,8 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { DEFAULT_MODEL } from '../agent/claude/model.js';
-import type { Agent, EngineConfig } from '../engine/types.js';
+import { makeEngineConfig } from '../engine/config.js';
+import type { Agent } from '../engine/types.js';
 import { DEMO_PROGRAM, TOY_TIME_BUDGET_SEC, toyTrainer } from '../demo/trainer.js';
 import { formatDuration } from '../ui/format.js';
 import type { CommandIO } from './results.js';
@@ -112,20 +113,12 @@ export async function demoCommand(argv: string[], io: CommandIO, pacing: DemoPac
     const claude = new ClaudeAgent({ apiKey: DEMO_KEY, baseURL: api.url, model: DEFAULT_MODEL, maxTurns: 10, retryBaseMs: 200 });
     // The real agent does the work; the header says plainly that a script answers it.
     const agent: Agent = { name: `scripted model (priced as ${DEFAULT_MODEL})`, propose: (ctx, signal, onActivity) => claude.propose(ctx, signal, onActivity) };
-    const config: EngineConfig = {
-      repoDir: dir,
-      tag: DEMO_TAG,
-      metric: 'val_bpb',
-      direction: 'min',
-      editable: ['train.py'],
+    const config = makeEngineConfig(dir, DEMO_TAG, {
       runCmd: 'python3 train.py',
       timeoutSec: 30,
       fixAttempts: 0, // a crash stays a crash: the demo shows one
-      programPath: 'program.md',
       maxExperiments: DEMO_PLAN.length,
-      maxHours: null,
-      maxCostUsd: null,
-    };
+    });
     const stdout = io.stdout as NodeJS.WriteStream;
     code = await runWithUi(config, agent, { cwd: dir, stdout, stderr: io.stderr as NodeJS.WriteStream, env: process.env }, {
       tui: values['no-tui'] ? false : null,

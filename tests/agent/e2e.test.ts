@@ -10,8 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClaudeAgent } from '../../src/agent/claude/agent.js';
+import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
-import type { EngineConfig, EngineEvent } from '../../src/engine/types.js';
+import type { EngineEvent } from '../../src/engine/types.js';
 import { readResultsFile } from '../../src/ledger/results.js';
 import { firstUserText, say, startFakeApi, turn, useTool, type FakeApi, type MessagesRequest, type Reply } from '../../src/fakeapi/index.js';
 import { FAKE_KEY } from './helpers.js';
@@ -79,20 +80,7 @@ describe('end to end: engine + ClaudeAgent + fake API', () => {
 
     api = await startFakeApi(script, { requireKey: FAKE_KEY });
     const agent = new ClaudeAgent({ apiKey: FAKE_KEY, baseURL: api.url, model: 'claude-sonnet-5-5', retryBaseMs: 5 });
-    const config: EngineConfig = {
-      repoDir: dir,
-      tag: 'e2e',
-      metric: 'val_bpb',
-      direction: 'min',
-      editable: ['train.py'],
-      runCmd: 'python3 train.py',
-      timeoutSec: 60,
-      fixAttempts: 1,
-      programPath: 'program.md',
-      maxExperiments: 5,
-      maxHours: null,
-      maxCostUsd: null,
-    };
+    const config = makeEngineConfig(dir, 'e2e', { runCmd: 'python3 train.py', timeoutSec: 60, fixAttempts: 1, maxExperiments: 5 });
     const events: EngineEvent[] = [];
     const result = await runLoop(config, agent, { onEvent: (e) => events.push(e), signal: new AbortController().signal, env: { ...process.env, ANTHROPIC_API_KEY: FAKE_KEY } });
     expect(result).toMatchObject({ exitCode: 0 });

@@ -14,6 +14,7 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClaudeAgent } from '../../src/agent/claude/agent.js';
+import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
 import { FatalAgentError, type AgentActivity, type EngineEvent } from '../../src/engine/types.js';
 import { startFakeApi, turn, useTool, type FakeApi, type Reply } from '../../src/fakeapi/index.js';
@@ -167,7 +168,7 @@ describe('the API never recovers', () => {
     const events: EngineEvent[] = [];
     const started = Date.now();
     const result = await runLoop(
-      { repoDir: repo, tag: 'faults', metric: 'val_bpb', direction: 'min', editable: ['train.py'], runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, programPath: 'program.md', maxExperiments: 3, maxHours: null, maxCostUsd: null },
+      makeEngineConfig(repo, 'faults', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, maxExperiments: 3 }),
       agentFor(front.url),
       { onEvent: (e) => events.push(e), signal: new AbortController().signal },
     );

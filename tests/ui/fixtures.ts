@@ -2,23 +2,11 @@
 // an experiment in progress. Times are fixed so every rendering is reproducible.
 
 import type { EngineConfig, EngineEvent, ResultRow, Status, Usage } from '../../src/engine/types.js';
+import { makeEngineConfig } from '../../src/engine/config.js';
 
 export const T0 = Date.UTC(2026, 10, 26, 3, 0, 0); // 2026-11-26 03:00:00 UTC
 
-export const config: EngineConfig = {
-  repoDir: '/tmp/repo',
-  tag: 'nov26',
-  metric: 'val_bpb',
-  direction: 'min',
-  editable: ['train.py'],
-  runCmd: 'uv run train.py',
-  timeoutSec: 600,
-  fixAttempts: 1,
-  programPath: 'program.md',
-  maxExperiments: null,
-  maxHours: null,
-  maxCostUsd: null,
-};
+export const config: EngineConfig = makeEngineConfig('/tmp/repo', 'nov26');
 
 export function usage(costUsd: number, inputTokens = 12000, outputTokens = 800): Usage {
   return { inputTokens, outputTokens, cacheReadTokens: 30000, cacheWriteTokens: 4000, costUsd };
