@@ -9,7 +9,7 @@ import path from 'node:path';
 import { restoreGitState, snapshotGitState } from '../git/guard.js';
 import { BRANCH_PREFIX, GitRepo, short } from '../git/repo.js';
 import { appendResult, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
-import { acquireLock, type Lock } from '../ledger/lock.js';
+import { acquireLock } from '../ledger/lock.js';
 import {
   clearInFlight,
   experimentLogPath,
@@ -349,7 +349,7 @@ class Loop {
 
   /** One experiment, start to row. Returns a result only when the loop must end. */
   private async experiment(): Promise<LoopResult | null> {
-    const { tag, editable } = this.config;
+    const { tag } = this.config;
     const signal = this.opts.signal;
     const n = this.rows.length;
     const best = this.best;

@@ -170,15 +170,6 @@ export class GitRepo {
     return (await this.run(['log', '-1', '--format=%s', commit])).trim();
   }
 
-  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
-    try {
-      await this.run(['merge-base', '--is-ancestor', ancestor, descendant]);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   /** Remove .git/index.lock; only call this while holding the run lock after a crash. */
   async removeStaleIndexLock(): Promise<boolean> {
     const lock = path.join(await this.gitDir(), 'index.lock');
