@@ -48,10 +48,10 @@ function readOr(file: string, fallback: () => string): { text: string; source: s
 }
 
 const root = process.cwd();
-const trainPy = readOr(path.join(root, 'workspace', 'train.py'), () =>
+const trainPy = readOr(path.join(root, 'train.py'), () =>
   Array.from({ length: 600 }, (_, i) => `    x_${i} = layer_${i % 12}(x_${Math.max(0, i - 1)}) * 0.5  # a line of a GPT training script`).join('\n'),
 );
-const programMd = readOr(path.join(root, 'workspace', 'program.md'), () => 'You are an autonomous ML researcher. '.repeat(250));
+const programMd = readOr(path.join(root, 'program.md'), () => 'You are an autonomous ML researcher. '.repeat(250));
 
 function workspace(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-bench-prompt-'));

@@ -1,4 +1,4 @@
-// The research workspace the loop drives (workspace/): the Python files compile, their standard-library
+// The research workspace the loop drives (the repository root): the Python files compile, their standard-library
 // tests pass, and train.py's summary block is read correctly by the loop's own metric parser.
 // Needs python3 (3.10+) on PATH; no torch, GPU or network.
 
@@ -12,13 +12,13 @@ import { parseMetric, parseMemoryGb } from '../src/engine/metric.js';
 import { appendResult, parseResults } from '../src/ledger/results.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const workspace = path.join(root, 'workspace');
+const workspace = root; // the repository is itself the research workspace
 
 let scratch: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(() => {
-  // Keep bytecode out of workspace/: it is published as-is and copied into users' repositories.
+  // Keep bytecode out of the root: its research files are published as-is and copied into users' repositories.
   scratch = mkdtempSync(path.join(tmpdir(), 'autoresearch-scratch-'));
   env = { ...process.env, PYTHONPYCACHEPREFIX: scratch, PYTHONDONTWRITEBYTECODE: '1' };
 });

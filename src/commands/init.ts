@@ -17,20 +17,30 @@ alone), pyproject.toml, results.tsv.example and a .gitignore. Makes DIR a git re
 first commit when it is not inside one already. Existing files are never overwritten.
 `;
 
-/** Source name in the package's workspace/ folder → name in the new workspace. */
-export const WORKSPACE_FILES: readonly (readonly [string, string])[] = [
-  ['program.md', 'program.md'],
-  ['train.py', 'train.py'],
-  ['prepare.py', 'prepare.py'],
-  ['pyproject.toml', 'pyproject.toml'],
-  ['results.tsv.example', 'results.tsv.example'],
-  // npm drops files named .gitignore from published packages, so the package ships it without the dot.
-  ['gitignore', '.gitignore'],
-];
+/** The research files at the package root (this repository is itself a workspace), copied as they are. */
+export const WORKSPACE_FILES: readonly string[] = ['program.md', 'train.py', 'prepare.py', 'pyproject.toml', 'results.tsv.example'];
 
-/** The package's workspace/ folder: two levels up from dist/commands/init.js (or src/commands/init.ts). */
+/**
+ * The new workspace's .gitignore. Written from here rather than copied, because npm drops files named
+ * .gitignore from published packages; the repository's own .gitignore holds these same rules.
+ */
+export const WORKSPACE_GITIGNORE = `# Written by autoresearch for every run: never committed
+results.tsv
+run.log
+.autoresearch/
+
+# Python
+__pycache__/
+*.pyc
+.venv/
+
+# Caches (prepare.py keeps its data in ~/.cache/autoresearch, or in $AUTORESEARCH_CACHE)
+.cache/
+`;
+
+/** The package root, where the research files sit: two levels up from dist/commands/init.js (or src/commands/init.ts). */
 export function workspaceSource(): string {
-  return fileURLToPath(new URL('../../workspace/', import.meta.url));
+  return fileURLToPath(new URL('../../', import.meta.url));
 }
 
 export interface InitResult {
@@ -43,27 +53,27 @@ export interface InitResult {
 }
 
 export async function initWorkspace(dir: string, source = workspaceSource()): Promise<InitResult> {
-  if (!fs.existsSync(source)) {
+  if (!fs.existsSync(path.join(source, 'train.py'))) {
     throw new Error(`The package's workspace files are missing (looked in ${source}). Reinstall autoresearch (npm install autoresearch).`);
   }
   fs.mkdirSync(dir, { recursive: true });
   const result: InitResult = { dir, copied: [], skipped: [], missing: [], gitInitialized: false, committed: false };
-  for (const [from, to] of WORKSPACE_FILES) {
-    const src = path.join(source, from);
-    const dest = path.join(dir, to);
-    if (!fs.existsSync(src)) {
-      result.missing.push(to);
-      continue;
-    }
+  const write = (name: string, copy: (dest: string) => void) => {
     try {
-      // COPYFILE_EXCL: refuse atomically, even if the file appeared since we looked.
-      fs.copyFileSync(src, dest, fs.constants.COPYFILE_EXCL);
-      result.copied.push(to);
+      copy(path.join(dir, name));
+      result.copied.push(name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      result.skipped.push(to);
+      result.skipped.push(name);
     }
+  };
+  for (const name of WORKSPACE_FILES) {
+    const src = path.join(source, name);
+    if (!fs.existsSync(src)) result.missing.push(name);
+    // COPYFILE_EXCL / flag 'wx': refuse atomically, even if the file appeared since we looked.
+    else write(name, (dest) => fs.copyFileSync(src, dest, fs.constants.COPYFILE_EXCL));
   }
+  write('.gitignore', (dest) => fs.writeFileSync(dest, WORKSPACE_GITIGNORE, { flag: 'wx' }));
 
   if (!(await insideRepository(dir))) {
     await runGit(dir, ['init', '--quiet']);

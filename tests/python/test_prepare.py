@@ -1,4 +1,4 @@
-"""Tests of workspace/prepare.py's standard-library parts: arguments, local text, cache state, downloads.
+"""Tests of prepare.py (at the repository root)'s standard-library parts: arguments, local text, cache state, downloads.
 
 Run: python3 -m unittest discover -s tests/python -v
 They need no torch, numpy, pyarrow or tokenizers, and no network (downloads go to a server on 127.0.0.1).
@@ -16,7 +16,7 @@ import threading
 import unittest
 from pathlib import Path
 
-WORKSPACE = Path(__file__).resolve().parents[2] / "workspace"
+WORKSPACE = Path(__file__).resolve().parents[2]  # the repository root is the research workspace
 sys.path.insert(0, str(WORKSPACE))
 
 import prepare  # noqa: E402

@@ -12,7 +12,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-WORKSPACE = Path(__file__).resolve().parents[2] / "workspace"
+WORKSPACE = Path(__file__).resolve().parents[2]  # the repository root is the research workspace
 sys.path.insert(0, str(WORKSPACE))
 
 import prepare  # noqa: E402

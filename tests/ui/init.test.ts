@@ -6,8 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initCommand, WORKSPACE_FILES, workspaceSource } from '../../src/commands/init.js';
+import { initCommand, WORKSPACE_FILES, WORKSPACE_GITIGNORE, workspaceSource } from '../../src/commands/init.js';
 
 const dirs: string[] = [];
 const saved: Record<string, string | undefined> = {};
@@ -50,25 +51,32 @@ async function run(cwd: string, ...args: string[]): Promise<{ code: number; stdo
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 
-/** What this checkout's workspace/ folder provides: the files init is expected to write. */
+/** The package root (this checkout): the research files init is expected to copy, and the .gitignore it writes. */
 const source = workspaceSource();
-const expected = WORKSPACE_FILES.filter(([from]) => fs.existsSync(path.join(source, from))).map(([, to]) => to);
+const expected = [...WORKSPACE_FILES, '.gitignore'];
 
 describe('autoresearch init', () => {
-  it('finds the package workspace folder', () => {
-    expect(fs.existsSync(path.join(source, 'train.py'))).toBe(true);
-    expect(expected.length).toBeGreaterThanOrEqual(2);
+  it('finds the research files at the package root, and the published package carries them', () => {
+    expect(fs.realpathSync(source)).toBe(fs.realpathSync(fileURLToPath(new URL('../..', import.meta.url))));
+    for (const f of WORKSPACE_FILES) expect(fs.existsSync(path.join(source, f)), f).toBe(true);
+    const files: string[] = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8')).files;
+    for (const f of WORKSPACE_FILES) expect(files, f).toContain(f);
+    expect(fs.existsSync(path.join(source, 'workspace'))).toBe(false);
   });
 
-  it('copies the workspace files (gitignore as .gitignore), git-inits and commits them, and prints the next steps', async () => {
+  it("the repository's own .gitignore holds every rule a new workspace gets", () => {
+    const own = fs.readFileSync(path.join(source, '.gitignore'), 'utf8').split('\n');
+    for (const rule of WORKSPACE_GITIGNORE.split('\n').filter((l) => l && !l.startsWith('#'))) expect(own, rule).toContain(rule);
+  });
+
+  it('copies the research files, writes a .gitignore, git-inits and commits them, and prints the next steps', async () => {
     const parent = tempDir();
     const { code, stdout } = await run(parent, 'lab');
     expect(code).toBe(0);
     const dir = path.join(parent, 'lab');
     expect(fs.readdirSync(dir).filter((f) => f !== '.git').sort()).toEqual([...expected].sort());
-    for (const [from, to] of WORKSPACE_FILES) {
-      if (expected.includes(to)) expect(fs.readFileSync(path.join(dir, to))).toEqual(fs.readFileSync(path.join(source, from)));
-    }
+    for (const f of WORKSPACE_FILES) expect(fs.readFileSync(path.join(dir, f))).toEqual(fs.readFileSync(path.join(source, f)));
+    expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe(WORKSPACE_GITIGNORE);
     expect(git(dir, 'rev-parse', '--show-toplevel')).toBe(fs.realpathSync(dir));
     expect(git(dir, 'log', '--format=%s')).toBe('autoresearch init: research workspace');
     expect(git(dir, 'status', '--porcelain')).toBe('');
