@@ -13,6 +13,7 @@ import { acquireLock } from '../ledger/lock.js';
 import {
   clearInFlight,
   experimentLogPath,
+  judgeResultPath,
   lockPath,
   logsDir,
   readInFlight,
@@ -25,7 +26,8 @@ import { scrubEnv } from '../proc/env.js';
 import { freeBytes, readLogTail, runTraining } from '../proc/training.js';
 import { groupAlive, killTree } from '../proc/tree.js';
 import { decide, describe, judgeRun, standingOf, stopReason, type Outcome } from './decide.js';
-import { logTail } from './metric.js';
+import { applyJudge, judgeRules, parseVerdict, RESULT_FILE_ENV, type JudgeRules } from './judge.js';
+import { logTail, parseMemoryGb } from './metric.js';
 import {
   addUsage,
   FatalAgentError,
@@ -41,6 +43,8 @@ import {
 } from './types.js';
 
 export const RUN_LOG = 'run.log';
+/** The fixed data and evaluation, beside train.py: the judge of every run (see judge.ts). */
+const PREPARE_FILE = 'prepare.py';
 /** A failed run on a filesystem with less than this free is blamed on the full disk. */
 const DISK_FULL_BYTES = 1024 * 1024;
 const DISK_FULL = 'no space left on device';
@@ -172,6 +176,7 @@ class Loop {
   private consecutiveSkips = 0;
   private usage: Usage = ZERO_USAGE;
   private readonly env: Record<string, string>;
+  private readonly judge: JudgeRules;
 
   constructor(
     private readonly config: EngineConfig,
@@ -183,6 +188,8 @@ class Loop {
     private readonly resultsPath: string,
   ) {
     this.env = { ...scrubEnv(opts.env ?? process.env), PYTHONUNBUFFERED: '1' };
+    // Read once: prepare.py is not editable, so what it promises holds for the whole night.
+    this.judge = judgeRules(readTextOrNull(path.join(repo.dir, PREPARE_FILE)), config.metric);
   }
 
   private get dir(): string {
@@ -468,13 +475,15 @@ class Loop {
 
   private async train(n: number): Promise<Outcome> {
     const logPath = path.join(this.dir, RUN_LOG);
+    const resultPath = judgeResultPath(this.dir, this.config.tag);
+    fs.rmSync(resultPath, { force: true }); // a verdict counts only for the run that wrote it
     this.phase('training', n, this.config.runCmd);
     const result = await runTraining({
       cmd: this.config.runCmd,
       cwd: this.dir,
       logPath,
       timeoutSec: this.config.timeoutSec,
-      env: this.env,
+      env: { ...this.env, [RESULT_FILE_ENV]: resultPath },
       signal: this.opts.signal,
       onStart: (pid) => {
         const current = readInFlight(this.dir, this.config.tag);
@@ -491,7 +500,12 @@ class Loop {
         }),
     });
     const log = fs.readFileSync(logPath, 'utf8');
-    const outcome = judgeRun({ ...result, log }, this.config.metric);
+    const outcome = applyJudge(
+      judgeRun({ ...result, log }, this.config.metric),
+      parseVerdict(readTextOrNull(resultPath)),
+      { exitCode: result.exitCode, wallSec: result.seconds, memoryGb: parseMemoryGb(log) },
+      this.judge,
+    );
     // A run that failed while the disk is full failed for that reason, whatever its log says
     // (its output may never have reached the log at all).
     if (outcome.kind === 'crash' && outcome.reason !== 'interrupted' && outcome.reason !== 'timeout') {
@@ -543,6 +557,14 @@ class Loop {
     if (edits) await this.repo.keepRef(`refs/autoresearch/${this.config.tag}/abandoned/${short(edits)}`, edits);
     await this.repo.resetHard(base);
     clearInFlight(this.dir, this.config.tag);
+  }
+}
+
+function readTextOrNull(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
   }
 }
 

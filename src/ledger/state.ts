@@ -18,6 +18,9 @@ export function experimentLogPath(repoDir: string, tag: string, experiment: numb
   return path.join(logsDir(repoDir, tag), `${String(experiment).padStart(4, '0')}-${commit}.log`);
 }
 
+/** Where prepare.py leaves its verdict on the run in progress (see engine/judge.ts). */
+export const judgeResultPath = (repoDir: string, tag: string): string => path.join(tagDir(repoDir, tag), 'result.json');
+
 /** Written before each step that changes the tree; removed once the experiment's row is written. */
 export interface InFlight {
   experiment: number;
