@@ -39,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 MAX_SEQ_LEN = 2048            # context length of training and evaluation
 TIME_BUDGET = 300             # seconds of timed training per experiment (wall clock)
-UNTIMED_STEPS = 5             # the first training steps (compilation, memory allocation) are not timed
+UNTIMED_STEPS = 5             # the first training steps (set-up, memory allocation) are trained on, not timed
 # The most a run may spend outside timed training (start-up, compile, evaluation): past
 # TIME_BUDGET + OVERHEAD_ALLOWANCE seconds, evaluate_bpb refuses to score and the harness stops the run.
 OVERHEAD_ALLOWANCE = 180

@@ -308,9 +308,9 @@ flops_per_token = 6 * (num_params - raw_model.wte.weight.numel()) + 12 * DEPTH *
 optimizers = make_optimizers(raw_model)
 peak, peak_assumption = peak_flops(gpu.name)
 
-
 # Halve the micro-batch only if it does not fit (a smaller card, a bigger model): more accumulation
-# steps keep TOTAL_BATCH_TOKENS, so each step is the same, only slower.
+# steps keep TOTAL_BATCH_TOKENS, so each step is the same, only slower. Each size tried compiles the
+# model once: on a small card, setting DEVICE_BATCH_SIZE to what fits saves that time.
 micro_batch = largest_fitting(DEVICE_BATCH_SIZE, lambda b: micro_batch_fits(model, b))
 tokens_per_micro_batch = micro_batch * MAX_SEQ_LEN
 assert TOTAL_BATCH_TOKENS % tokens_per_micro_batch == 0, "TOTAL_BATCH_TOKENS must be a multiple of a micro-batch"
