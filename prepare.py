@@ -7,9 +7,12 @@ One-time data preparation for autoresearch, and the fixed parts every experiment
 
 It fills a cache directory (~/.cache/autoresearch, or $AUTORESEARCH_CACHE) with a BPE tokenizer
 and the training and validation text as token ids. Running it again finds the cache and does
-nothing. train.py imports from here: the constants, the dataloader and evaluate_bpb, the metric.
+nothing. train.py imports from here: the constants, the dataloader, the training clock and
+evaluate_bpb, the metric.
 
-THE AGENT MUST NOT EDIT THIS FILE: it is what makes one experiment comparable with the next.
+THE AGENT MUST NOT EDIT THIS FILE: it is what makes one experiment comparable with the next. It is
+also the judge: evaluate_bpb refuses to score a model that sees future tokens or a run that took
+too long, and writes its verdict to $AUTORESEARCH_RESULT_FILE, where the harness reads it.
 
 Only the standard library is imported at the top, so the data bookkeeping below can be tested
 without torch, numpy, pyarrow or tokenizers installed; functions import those when they need them.
@@ -25,6 +28,7 @@ import os
 import shutil
 import sys
 import time
+import types
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +38,11 @@ from concurrent.futures import ThreadPoolExecutor
 # ---------------------------------------------------------------------------
 
 MAX_SEQ_LEN = 2048            # context length of training and evaluation
-TIME_BUDGET = 300             # seconds of training per experiment (wall clock, compile excluded)
+TIME_BUDGET = 300             # seconds of timed training per experiment (wall clock)
+UNTIMED_STEPS = 5             # the first training steps (set-up, memory allocation) are trained on, not timed
+# The most a run may spend outside timed training (start-up, compile, evaluation): past
+# TIME_BUDGET + OVERHEAD_ALLOWANCE seconds, evaluate_bpb refuses to score and the harness stops the run.
+OVERHEAD_ALLOWANCE = 180
 EVAL_TOKENS = 16 * 2**20      # validation tokens scored by evaluate_bpb (fewer if the corpus is small)
 EVAL_BATCH_SIZE = 16          # sequences per forward pass during evaluation
 VOCAB_SIZE = 8192             # BPE vocabulary, special tokens included
@@ -56,9 +64,22 @@ DEFAULT_TRAIN_SHARDS = 10     # roughly 250M characters each: together about wha
 # depends on file order and a copy of a document cannot sit on both sides.
 DOC_CHARS = 40_000
 VAL_FRACTION = 0.05
+# The least a cache must hold: the dataloader needs a micro-batch of rows (64, train.py's default
+# DEVICE_BATCH_SIZE) plus the token after the last, evaluate_bpb one row plus that token.
+MIN_TRAIN_TOKENS = 64 * MAX_SEQ_LEN + 1
+MIN_VAL_TOKENS = MAX_SEQ_LEN + 1
 
 CACHE_FORMAT = 1              # bump when the layout of the cache changes
 CACHE_DIR = os.environ.get("AUTORESEARCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "autoresearch")
+
+# The judge works from copies taken when train.py imports this module: assigning prepare.EVAL_TOKENS
+# (or CACHE_DIR, TIME_BUDGET, ...) afterwards changes nothing that is measured.
+_JUDGE = types.MappingProxyType(dict(
+    cache_dir=CACHE_DIR, seq_len=MAX_SEQ_LEN, eval_tokens=EVAL_TOKENS, batch_size=EVAL_BATCH_SIZE,
+    time_budget=TIME_BUDGET, untimed_steps=UNTIMED_STEPS, wall_limit=TIME_BUDGET + OVERHEAD_ALLOWANCE,
+    result_file=os.environ.get("AUTORESEARCH_RESULT_FILE"),  # set by the harness; unset when run by hand
+))
+_STARTED = time.monotonic()   # the run's clock starts when train.py imports prepare
 
 # ---------------------------------------------------------------------------
 # Cache layout and state
@@ -356,7 +377,8 @@ def train_tokenizer(docs, files):
     # In a byte-level vocabulary each character of a token's string stands for one byte.
     bos = tokenizer.token_to_id(BOS_TOKEN)
     token_bytes = [0 if i == bos else len(tokenizer.id_to_token(i)) for i in range(tokenizer.get_vocab_size())]
-    sample = "def f(x):\n    return x ** 2  # naïve, 価格 €5\n\nThe quick brown fox."
+    tokenizer.encode_special_tokens = True  # see write_tokens
+    sample = f"def f(x):\n    return x ** 2  # naïve, 価格 €5\n\nThe quick {BOS_TOKEN} brown fox."
     ids = tokenizer.encode(sample, add_special_tokens=False).ids
     assert tokenizer.decode(ids) == sample, "tokenizer round trip failed"
     assert sum(token_bytes[i] for i in ids) == len(sample.encode("utf-8")), "token byte lengths are wrong"
@@ -374,6 +396,9 @@ def write_tokens(docs, path, tokenizer_path, limit=None):
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(tokenizer_path)
+    # Text is text: a literal "<|bos|>" in a document is encoded as its 7 bytes, not as the BOS token
+    # (which would fake a document boundary and drop those bytes from val_bpb).
+    tokenizer.encode_special_tokens = True
     bos = tokenizer.token_to_id(BOS_TOKEN)
     assert tokenizer.get_vocab_size() <= 2**16, "token ids must fit in uint16"
     n_tokens = n_docs = 0
@@ -428,10 +453,18 @@ def build(cache_dir, source, description, documents):
         stats[split] = {"tokens": n_tokens, "documents": n_docs}
         save_state(False)
 
-    if stats["train"]["tokens"] < 2 * MAX_SEQ_LEN or stats["val"]["tokens"] < MAX_SEQ_LEN + 1:
-        raise SystemExit(f"prepare.py: too little text: {stats['train']['tokens']:,} training and "
-                         f"{stats['val']['tokens']:,} validation tokens. Give it more.")
+    problem = too_little_text(stats["train"]["tokens"], stats["val"]["tokens"])
+    if problem:
+        raise SystemExit(f"prepare.py: {problem}")
     save_state(True, built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+
+def too_little_text(train_tokens, val_tokens):
+    """Why a corpus of this many tokens cannot be trained and evaluated on, or None when it can."""
+    if train_tokens >= MIN_TRAIN_TOKENS and val_tokens >= MIN_VAL_TOKENS:
+        return None
+    return (f"too little text: {train_tokens:,} training and {val_tokens:,} validation tokens; at least "
+            f"{MIN_TRAIN_TOKENS:,} training and {MIN_VAL_TOKENS:,} validation tokens are needed. Give it more.")
 
 
 def print_report(cache_dir):
@@ -557,46 +590,150 @@ def make_dataloader(B, T, device="cuda", seed=1337, cache_dir=CACHE_DIR):
         epoch += 1
 
 
-def evaluate_bpb(model, cache_dir=CACHE_DIR):
-    """THE METRIC: bits per byte of the validation text, lower is better.
+class TrainingClock:
+    """Counts training time against TIME_BUDGET. train.py times each optimizer step, passes the seconds
+    to tick(), and trains while not done. The first UNTIMED_STEPS steps (compilation, memory
+    allocation) are trained on but not counted; everything else is."""
+
+    def __init__(self):
+        self.steps = 0
+        self.timed_steps = 0
+        self.seconds = 0.0            # timed training: what TIME_BUDGET limits
+        self.untimed_seconds = 0.0
+
+    def tick(self, seconds):
+        self.steps += 1
+        if self.steps <= _JUDGE["untimed_steps"]:
+            self.untimed_seconds += seconds
+        else:
+            self.timed_steps += 1
+            self.seconds += seconds
+
+    @property
+    def progress(self):
+        """Share of the budget used so far, in [0, 1]: what learning-rate schedules follow."""
+        return min(1.0, self.seconds / _JUDGE["time_budget"])
+
+    @property
+    def done(self):
+        return self.seconds >= _JUDGE["time_budget"]
+
+
+class RefusedToScore(RuntimeError):
+    """evaluate_bpb will not give this run a val_bpb; the message says why."""
+
+
+def write_result(result, path):
+    """Hand the verdict to the harness: one JSON object, {"val_bpb": ...} or {"error": ...}, written
+    atomically (the harness never reads half a file). Nothing is written when run by hand."""
+    if not path:
+        return
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps(result) + "\n")
+    os.replace(tmp, path)
+
+
+def check_wall_time(elapsed):
+    """Refuse a run that spent longer than TIME_BUDGET + OVERHEAD_ALLOWANCE seconds: beyond training,
+    the slack is meant for start-up, compilation and evaluation, not for untimed training."""
+    if elapsed > _JUDGE["wall_limit"]:
+        raise RefusedToScore(f"the run took {elapsed:.0f}s, over the limit of {_JUDGE['wall_limit']}s "
+                             f"(TIME_BUDGET + OVERHEAD_ALLOWANCE): not scored")
+
+
+def evaluate_bpb(model):
+    """THE METRIC: bits per byte of the validation text, lower is better. Call it once, at the end.
 
     model(x) must return logits of shape (B, T, vocab) for int64 token ids x of shape (B, T).
     Every prepared validation token (up to EVAL_TOKENS) is predicted once, from rows of MAX_SEQ_LEN,
     EVAL_BATCH_SIZE rows at a time, in eval mode, under bf16 autocast, without gradients. The summed
     cross-entropy (nats) is divided by ln 2 times the UTF-8 bytes those tokens stand for, which makes
-    the number independent of the tokenizer. BOS targets are not scored."""
+    the number independent of the tokenizer. BOS targets are not scored.
+
+    It refuses to score (writes the reason as the result and raises RefusedToScore) a model whose
+    predictions depend on later tokens, and a run over TIME_BUDGET + OVERHEAD_ALLOWANCE seconds."""
+    try:
+        bpb, n_tokens = score_bpb(model, _JUDGE["cache_dir"], _JUDGE["seq_len"], _JUDGE["eval_tokens"],
+                                  _JUDGE["batch_size"])
+        elapsed = time.monotonic() - _STARTED
+        check_wall_time(elapsed)
+    except RefusedToScore as e:
+        write_result({"error": str(e)}, _JUDGE["result_file"])
+        raise
+    write_result({"val_bpb": bpb, "eval_tokens": n_tokens, "elapsed_seconds": round(elapsed, 1)}, _JUDGE["result_file"])
+    return bpb
+
+
+def eval_rows(n_val_tokens, seq_len, eval_tokens, batch_size):
+    """The batches evaluate_bpb scores: lists of row numbers, row r being validation tokens
+    r * seq_len .. (r + 1) * seq_len (the last one only as a target)."""
+    n_rows = min(eval_tokens, n_val_tokens - 1) // seq_len
+    return [list(range(start, min(start + batch_size, n_rows))) for start in range(0, n_rows, batch_size)]
+
+
+def score_bpb(model, cache_dir, seq_len, eval_tokens, batch_size):
+    """evaluate_bpb's measurement, with its settings spelled out: (bits per byte, tokens scored).
+    The first batch also serves the causality check."""
+    files = _require_cache(cache_dir)
     import numpy as np
     import torch
     import torch.nn.functional as F
 
-    files = _require_cache(cache_dir)
     tokens = np.fromfile(files["val"], dtype=np.uint16)
     with open(files["token_bytes"], encoding="utf-8") as f:
         token_bytes_list = json.load(f)
     device = next(model.parameters()).device
     token_bytes = torch.tensor(token_bytes_list, dtype=torch.int64, device=device)
-    T = MAX_SEQ_LEN
-    n_rows = min(EVAL_TOKENS, len(tokens) - 1) // T
-    offsets = np.arange(T + 1)
+    offsets = np.arange(seq_len + 1)
+    batches = eval_rows(len(tokens), seq_len, eval_tokens, batch_size)
 
     was_training = model.training
     model.eval()
     total_nats = torch.zeros((), dtype=torch.float64, device=device)
     total_bytes = torch.zeros((), dtype=torch.int64, device=device)
     with torch.no_grad(), torch.autocast(device_type=device.type, dtype=torch.bfloat16):
-        for start in range(0, n_rows, EVAL_BATCH_SIZE):
-            rows = np.arange(start, min(start + EVAL_BATCH_SIZE, n_rows))
-            batch = torch.from_numpy(tokens[rows[:, None] * T + offsets].astype(np.int64)).to(device)
+        for i, rows in enumerate(batches):
+            rows = np.array(rows)
+            batch = torch.from_numpy(tokens[rows[:, None] * seq_len + offsets].astype(np.int64)).to(device)
             x, y = batch[:, :-1], batch[:, 1:].reshape(-1)
             logits = model(x)
-            assert logits.shape[:2] == x.shape and logits.size(-1) >= len(token_bytes_list), \
-                f"model(x) must return (B, T, vocab) logits, got {tuple(logits.shape)}"
+            if logits.shape[:2] != x.shape or logits.size(-1) < len(token_bytes_list):
+                raise RefusedToScore(f"model(x) must return (B, T, vocab) logits, got {tuple(logits.shape)}")
+            if i == 0:
+                check_causal(model, x, logits, len(token_bytes_list))
             nats = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y, reduction="none")
             nbytes = token_bytes[y]
             total_nats += (nats.double() * (nbytes > 0)).sum()
             total_bytes += nbytes.sum()
     model.train(was_training)
-    return total_nats.item() / (math.log(2) * total_bytes.item())
+    bpb = total_nats.item() / (math.log(2) * total_bytes.item())
+    if not math.isfinite(bpb):
+        raise RefusedToScore(f"val_bpb is {bpb}: the model's logits are not finite")
+    return bpb, sum(len(rows) for rows in batches) * seq_len
+
+
+def check_causal(model, x, logits, vocab):
+    """Refuse a model whose predictions depend on tokens after the one they predict from (a mask, an
+    is_causal flag or a target shift gone wrong gives a wonderful val_bpb). Later tokens of each row,
+    and whole later rows (the text that follows), are changed: the logits of the rest must not move
+    by more than the model's own run-to-run noise."""
+    import torch
+
+    B, T = x.shape
+    first = logits.float().clone()  # a copy: a CUDA-graph model overwrites its output on the next call
+    if not torch.isfinite(first).all():
+        return  # no finite logits to compare: scoring refuses a non-finite val_bpb instead
+    noise = (model(x).float() - first).abs().max().item()
+    kept_rows = max(1, B // 2)
+    for split in sorted({max(1, T // 4), max(1, T // 2), max(1, 3 * T // 4)}):
+        changed = x.clone()
+        changed[:, split:] = (x[:, split:] + 1) % vocab
+        changed[kept_rows:] = (x[kept_rows:] + 1) % vocab
+        moved = (model(changed).float() - first)[:kept_rows, :split].abs().max().item()
+        if not moved <= 1e-3 + 4 * noise:
+            raise RefusedToScore(f"the model sees future tokens (causality check failed: changing tokens from "
+                                 f"position {split} on moved the logits before it by {moved:.3g})")
 
 
 if __name__ == "__main__":

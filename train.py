@@ -5,8 +5,9 @@ Pretrain a small GPT for TIME_BUDGET seconds of wall-clock training, then measur
 
 This is the file the research agent edits: architecture, optimizer, hyperparameters, batch size and
 schedule are all fair game. What is fixed lives in prepare.py: the data, the tokenizer, MAX_SEQ_LEN,
-TIME_BUDGET and evaluate_bpb, the metric. The run ends with a summary block that the autoresearch
-harness reads (print_summary below): keep its format.
+the time budget (TrainingClock: TIME_BUDGET seconds, the first UNTIMED_STEPS steps not counted) and
+evaluate_bpb, the metric, which the harness takes from prepare.py itself. The run ends with a summary
+block that the harness also reads (print_summary below): keep its format.
 """
 
 import math
@@ -18,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from prepare import MAX_SEQ_LEN, TIME_BUDGET, VOCAB_SIZE, evaluate_bpb, make_dataloader
+from prepare import MAX_SEQ_LEN, TIME_BUDGET, UNTIMED_STEPS, VOCAB_SIZE, TrainingClock, evaluate_bpb, make_dataloader
 
 # ---------------------------------------------------------------------------
 # Hyperparameters
@@ -35,7 +36,7 @@ LOGIT_SOFTCAP = 15.0       # logits = cap * tanh(logits / cap) keeps early train
 # Batch: each optimizer step sees TOTAL_BATCH_TOKENS tokens, in micro-batches of DEVICE_BATCH_SIZE
 # sequences of MAX_SEQ_LEN tokens (gradient accumulation makes up the difference).
 TOTAL_BATCH_TOKENS = 2**19  # ~0.5M tokens per step
-DEVICE_BATCH_SIZE = 64      # sized for an 80 GB H100; halved automatically on smaller cards (see Setup)
+DEVICE_BATCH_SIZE = 64      # sized for an 80 GB H100; halved automatically only when it does not fit (see Setup)
 
 # Optimizer: Muon for the 2D weight matrices inside the blocks, AdamW for the embedding and the head
 MATRIX_LR = 0.02            # Muon
@@ -49,7 +50,6 @@ WARMUP_FRAC = 0.0           # linear LR warm-up over this share of the budget
 WARMDOWN_FRAC = 0.5         # linear LR decay over the last share of the budget...
 FINAL_LR_FRAC = 0.0         # ...down to this fraction of the peak
 
-COMPILE_STEPS = 5           # the first steps compile the model: trained on, but their time is not counted
 SEED = 42
 
 # ---------------------------------------------------------------------------
@@ -198,6 +198,27 @@ class Muon(torch.optim.Optimizer):
                 scale = max(1.0, p.size(-2) / p.size(-1)) ** 0.5
                 p.add_(update.type_as(p), alpha=-group["lr"] * scale)
 
+
+def make_optimizers(model):
+    """AdamW for the embedding and the head, Muon for the 2D matrices inside the blocks. Every parameter
+    must be in exactly one of them: a parameter left out would silently never train."""
+    matrix_params = [p for p in model.blocks.parameters() if p.ndim == 2]
+    assert len(matrix_params) == len(list(model.blocks.parameters())), "Muon takes 2D matrices only"
+    adamw = torch.optim.AdamW(
+        [dict(params=model.wte.parameters(), lr=EMBEDDING_LR), dict(params=model.lm_head.parameters(), lr=HEAD_LR)],
+        betas=ADAM_BETAS, eps=1e-10, weight_decay=0.0, fused=True,
+    )
+    muon = Muon(matrix_params, lr=MATRIX_LR, momentum=MUON_MOMENTUM)
+    optimizers = [adamw, muon]
+    optimized = [id(p) for opt in optimizers for group in opt.param_groups for p in group["params"]]
+    left_out = [name for name, p in model.named_parameters() if id(p) not in optimized]
+    assert not left_out, f"parameters in no optimizer (they would never train): {', '.join(left_out)}"
+    assert len(optimized) == len(set(optimized)), "a parameter is in two optimizers (or twice in one)"
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["initial_lr"] = group["lr"]
+    return optimizers
+
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
@@ -212,11 +233,46 @@ def lr_multiplier(progress):
     return FINAL_LR_FRAC + (1.0 - FINAL_LR_FRAC) * remaining
 
 
+# Dense bf16 tensor-core FLOP/s, for MFU, by words of the name torch reports ("NVIDIA H100 PCIe",
+# "NVIDIA A100-SXM4-80GB"): the first entry whose words all appear in the name wins.
+PEAK_FLOPS = [
+    (("H100", "PCIE"), 756e12), (("H100", "NVL"), 835e12), (("H100",), 989e12),  # H100 alone: SXM ("80GB HBM3")
+    (("H200", "NVL"), 835e12), (("H200",), 989e12), (("GH200",), 989e12), (("B200",), 2250e12),
+    (("A100",), 312e12), (("A10G",), 70e12), (("A10",), 125e12), (("A40",), 150e12),
+    (("L40S",), 362e12), (("L40",), 181e12), (("L4",), 121e12), (("4090",), 165e12), (("3090",), 71e12),
+]
+ASSUMED_PEAK = ("an H100 SXM", 989e12)
+
+
 def peak_flops(device_name):
-    """Dense bf16 tensor-core FLOP/s of the card, for MFU; unknown cards are counted as an H100."""
-    table = {"H100": 989e12, "H200": 989e12, "B200": 2250e12, "A100": 312e12, "L40S": 362e12,
-             "A10": 125e12, "L4": 121e12, "4090": 165e12, "3090": 71e12}
-    return next((flops for name, flops in table.items() if name in device_name), 989e12)
+    """(FLOP/s, None) for a card in PEAK_FLOPS; (FLOP/s, what was assumed) for any other."""
+    words = set(device_name.upper().replace("-", " ").split())
+    for names, flops in PEAK_FLOPS:
+        if all(name in words for name in names):
+            return flops, None
+    return ASSUMED_PEAK[1], f"unknown card, MFU counted against {ASSUMED_PEAK[0]}'s {ASSUMED_PEAK[1] / 1e12:.0f} TFLOP/s"
+
+
+def micro_batch_fits(model, batch_size):
+    """Whether a forward and backward pass on batch_size sequences fits in GPU memory. The first try
+    also compiles the model for that shape; nothing is trained (the gradients are thrown away)."""
+    torch.cuda.empty_cache()  # hand back what an earlier, failed try left cached
+    x = torch.randint(0, VOCAB_SIZE, (batch_size, MAX_SEQ_LEN), device="cuda")
+    try:
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
+            model(x, x).backward()
+        return True
+    except torch.cuda.OutOfMemoryError:
+        return False
+    finally:
+        model.zero_grad(set_to_none=True)
+
+
+def largest_fitting(batch_size, fits):
+    """batch_size, halved until fits(batch_size) is true or it reaches 1."""
+    while batch_size > 1 and not fits(batch_size):
+        batch_size //= 2
+    return batch_size
 
 
 def print_summary(stats):
@@ -243,55 +299,43 @@ device = torch.device("cuda")
 gpu = torch.cuda.get_device_properties(device)
 gpu_memory_gb = gpu.total_memory / 1024**3
 
-# The default micro-batch takes an estimated 0.5 GB of activations per sequence at this model size. On a
-# smaller card (a 24 GB RTX 4090: 16 sequences) halve it until it fits in about 60% of the memory;
-# more accumulation steps keep TOTAL_BATCH_TOKENS, so each step is the same, only slower.
-while DEVICE_BATCH_SIZE > 1 and DEVICE_BATCH_SIZE * 0.5 > 0.6 * gpu_memory_gb:
-    DEVICE_BATCH_SIZE //= 2
-tokens_per_micro_batch = DEVICE_BATCH_SIZE * MAX_SEQ_LEN
-assert TOTAL_BATCH_TOKENS % tokens_per_micro_batch == 0, "TOTAL_BATCH_TOKENS must be a multiple of a micro-batch"
-grad_accum_steps = TOTAL_BATCH_TOKENS // tokens_per_micro_batch
-
 raw_model = GPT().to(device)
 model = torch.compile(raw_model, dynamic=False)
 num_params = sum(p.numel() for p in raw_model.parameters())
 # Training FLOPs per token: 6 per weight used in matmuls (forward + backward; the embedding lookup is
 # not a matmul), plus the attention scores and their weighted sum.
 flops_per_token = 6 * (num_params - raw_model.wte.weight.numel()) + 12 * DEPTH * MODEL_DIM * MAX_SEQ_LEN
+optimizers = make_optimizers(raw_model)
+peak, peak_assumption = peak_flops(gpu.name)
 
-matrix_params = [p for p in raw_model.blocks.parameters() if p.ndim == 2]
-assert len(matrix_params) == len(list(raw_model.blocks.parameters())), "Muon takes 2D matrices only"
-adamw = torch.optim.AdamW(
-    [dict(params=raw_model.wte.parameters(), lr=EMBEDDING_LR), dict(params=raw_model.lm_head.parameters(), lr=HEAD_LR)],
-    betas=ADAM_BETAS, eps=1e-10, weight_decay=0.0, fused=True,
-)
-muon = Muon(matrix_params, lr=MATRIX_LR, momentum=MUON_MOMENTUM)
-optimizers = [adamw, muon]
-for opt in optimizers:
-    for group in opt.param_groups:
-        group["initial_lr"] = group["lr"]
+# Halve the micro-batch only if it does not fit (a smaller card, a bigger model): more accumulation
+# steps keep TOTAL_BATCH_TOKENS, so each step is the same, only slower. Each size tried compiles the
+# model once: on a small card, setting DEVICE_BATCH_SIZE to what fits saves that time.
+micro_batch = largest_fitting(DEVICE_BATCH_SIZE, lambda b: micro_batch_fits(model, b))
+tokens_per_micro_batch = micro_batch * MAX_SEQ_LEN
+assert TOTAL_BATCH_TOKENS % tokens_per_micro_batch == 0, "TOTAL_BATCH_TOKENS must be a multiple of a micro-batch"
+grad_accum_steps = TOTAL_BATCH_TOKENS // tokens_per_micro_batch
 
-train_loader = make_dataloader(DEVICE_BATCH_SIZE, MAX_SEQ_LEN, device=device)
+train_loader = make_dataloader(micro_batch, MAX_SEQ_LEN, device=device)
 x, y, epoch = next(train_loader)
 
-print(f"GPU: {gpu.name} ({gpu_memory_gb:.0f} GB)")
+print(f"GPU: {gpu.name} ({gpu_memory_gb:.0f} GB, {peak / 1e12:.0f} TFLOP/s bf16"
+      f"{f'; {peak_assumption}' if peak_assumption else ''})")
 print(f"Model: {num_params / 1e6:.1f}M parameters, depth {DEPTH}, width {MODEL_DIM}, "
       f"{MODEL_DIM // HEAD_DIM} heads, context {MAX_SEQ_LEN}, vocab {VOCAB_SIZE}")
-print(f"Batch: {TOTAL_BATCH_TOKENS:,} tokens per step = {grad_accum_steps} x {DEVICE_BATCH_SIZE} sequences")
-print(f"Training for {TIME_BUDGET}s (the first {COMPILE_STEPS} steps compile and are not counted)", flush=True)
+halved = f" (DEVICE_BATCH_SIZE {DEVICE_BATCH_SIZE} did not fit in memory)" if micro_batch < DEVICE_BATCH_SIZE else ""
+print(f"Batch: {TOTAL_BATCH_TOKENS:,} tokens per step = {grad_accum_steps} micro-batches of {micro_batch} sequences{halved}")
+print(f"Training for {TIME_BUDGET}s (the first {UNTIMED_STEPS} steps are not counted)", flush=True)
 
 # ---------------------------------------------------------------------------
-# Training: until TIME_BUDGET seconds of training have passed
+# Training: until prepare.py's clock says TIME_BUDGET seconds of training have passed
 # ---------------------------------------------------------------------------
 
-step = 0
-training_time = 0.0    # seconds of timed steps: what TIME_BUDGET limits
-compile_time = 0.0     # seconds of the first COMPILE_STEPS steps
-timed_tokens = 0
-while training_time < TIME_BUDGET:
+clock = TrainingClock()
+while not clock.done:
     torch.cuda.synchronize()
     t0 = time.time()
-    lrm = lr_multiplier(training_time / TIME_BUDGET)
+    lrm = lr_multiplier(clock.progress)
     for opt in optimizers:
         for group in opt.param_groups:
             group["lr"] = group["initial_lr"] * lrm
@@ -306,24 +350,21 @@ while training_time < TIME_BUDGET:
 
     train_loss = loss.item()  # waits for the step to finish
     if not math.isfinite(train_loss):
-        print(f"FAIL: training loss is {train_loss} at step {step + 1}: the run diverged. Exiting.", flush=True)
+        print(f"FAIL: training loss is {train_loss} at step {clock.steps + 1}: the run diverged. Exiting.", flush=True)
         sys.exit(1)
     dt = time.time() - t0
-    step += 1
-    if step <= COMPILE_STEPS:
-        compile_time += dt
-    else:
-        training_time += dt
-        timed_tokens += TOTAL_BATCH_TOKENS
-    if step % 25 == 0 or step <= COMPILE_STEPS:
+    clock.tick(dt)
+    step = clock.steps
+    if step % 25 == 0 or step <= UNTIMED_STEPS:
         tokens_per_s = TOTAL_BATCH_TOKENS / dt
-        mfu = 100 * flops_per_token * tokens_per_s / peak_flops(gpu.name)
+        mfu = 100 * flops_per_token * tokens_per_s / peak
         print(f"step {step:5d} | loss {train_loss:.4f} | lr x{lrm:.2f} | {dt * 1000:.0f} ms | "
               f"{tokens_per_s:,.0f} tok/s | mfu {mfu:.1f}% | epoch {epoch} | "
-              f"{training_time:.0f}/{TIME_BUDGET}s", flush=True)
+              f"{clock.seconds:.0f}/{TIME_BUDGET}s", flush=True)
 
-print(f"Trained {step} steps: {training_time:.1f}s timed + {compile_time:.1f}s compile/warm-up "
-      f"({timed_tokens / training_time:,.0f} tok/s when timed)", flush=True)
+timed_tokens = clock.timed_steps * TOTAL_BATCH_TOKENS
+print(f"Trained {step} steps: {clock.seconds:.1f}s timed + {clock.untimed_seconds:.1f}s untimed "
+      f"({timed_tokens / clock.seconds:,.0f} tok/s when timed)", flush=True)
 
 # ---------------------------------------------------------------------------
 # Evaluation and summary
@@ -332,10 +373,10 @@ print(f"Trained {step} steps: {training_time:.1f}s timed + {compile_time:.1f}s c
 val_bpb = evaluate_bpb(raw_model)  # the uncompiled model: no second compilation for the eval batch shape
 print_summary({
     "val_bpb": val_bpb,
-    "training_seconds": training_time,
+    "training_seconds": clock.seconds,
     "total_seconds": time.time() - t_start,
     "peak_vram_mb": torch.cuda.max_memory_allocated() / 1024**2,
-    "mfu_percent": 100 * flops_per_token * timed_tokens / training_time / peak_flops(gpu.name),
+    "mfu_percent": 100 * flops_per_token * timed_tokens / clock.seconds / peak,
     "total_tokens_M": step * TOTAL_BATCH_TOKENS / 1e6,
     "num_steps": step,
     "num_params_M": num_params / 1e6,

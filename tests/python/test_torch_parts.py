@@ -53,55 +53,161 @@ class Constant(torch.nn.Module if torch else object):
 
 @needs_torch
 class EvaluateBpbTest(unittest.TestCase):
+    """score_bpb is evaluate_bpb's measurement with its settings spelled out, so tests can use small ones."""
     T = 32
 
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory()
         self.cache = self._tmp.name
-        self.saved = (prepare.MAX_SEQ_LEN, prepare.EVAL_TOKENS, prepare.EVAL_BATCH_SIZE)
-        prepare.MAX_SEQ_LEN, prepare.EVAL_TOKENS, prepare.EVAL_BATCH_SIZE = self.T, self.T * 10, 4
         rng = np.random.default_rng(0)
         self.val = rng.integers(1, 100, size=self.T * 12 + 1)
         self.val[::7] = 0  # BOS, every 7th token
+        self.val[self.T * np.arange(12)] = np.arange(1, 13)  # rows start with different tokens (see the oracle)
 
     def tearDown(self):
-        prepare.MAX_SEQ_LEN, prepare.EVAL_TOKENS, prepare.EVAL_BATCH_SIZE = self.saved
         self._tmp.cleanup()
+
+    def score(self, model):
+        return prepare.score_bpb(model, self.cache, self.T, self.T * 10, 4)
 
     def test_uniform_model_scores_log2_vocab_per_byte(self):
         fake_cache(self.cache, [0] * 100, self.val, [0] + [1] * 99)
         model = Constant(128)
         model.train()
-        bpb = prepare.evaluate_bpb(model, cache_dir=self.cache)
+        bpb, n_tokens = self.score(model)
         # BOS targets carry no bytes and are not scored; were they scored, bpb would be higher.
         self.assertAlmostEqual(bpb, math.log2(128), places=4)
         self.assertTrue(model.training)  # restored after evaluation
-        self.assertEqual(model.shapes, [(4, self.T), (4, self.T), (2, self.T)])  # EVAL_TOKENS cap: 10 rows
+        self.assertEqual(n_tokens, 10 * self.T)  # the eval_tokens cap: 10 rows of the 12
+        # Batches of 4, 4 and 2 rows; the causality check runs more passes on the first batch.
+        self.assertEqual((model.shapes[0], model.shapes[-2:]), ((4, self.T), [(4, self.T), (2, self.T)]))
+        self.assertEqual(set(model.shapes), {(4, self.T), (2, self.T)})
 
     def test_bytes_per_token_divide_the_score(self):
         fake_cache(self.cache, [0] * 100, self.val, [0] + [2] * 99)
-        self.assertAlmostEqual(prepare.evaluate_bpb(Constant(128), cache_dir=self.cache), math.log2(128) / 2, places=4)
+        self.assertAlmostEqual(self.score(Constant(128))[0], math.log2(128) / 2, places=4)
 
     def test_a_model_that_knows_the_next_token_scores_zero(self):
         fake_cache(self.cache, [0] * 100, self.val, [0] + [1] * 99)
-        val = torch.from_numpy(self.val.astype(np.int64))
         T = self.T
+        following = {}  # every prefix of every validation row -> the token after it
+        for r in range(12):
+            row = [int(v) for v in self.val[r * T:r * T + T + 1]]
+            for t in range(T):
+                following[tuple(row[:t + 1])] = row[t + 1]
 
         class Oracle(torch.nn.Module):
+            """Has memorized the validation text, and predicts from the tokens it has seen: causal."""
+
             def __init__(self):
                 super().__init__()
                 self.w = torch.nn.Parameter(torch.zeros(()))
-                self.row = 0
 
             def forward(self, x):
                 logits = torch.full((*x.shape, 128), -50.0)
                 for b in range(x.size(0)):
-                    nxt = val[self.row * T + 1:self.row * T + T + 1]
-                    logits[b, torch.arange(T), nxt] = 50.0
-                    self.row += 1
+                    row = x[b].tolist()
+                    for t in range(x.size(1)):
+                        logits[b, t, following.get(tuple(row[:t + 1]), 0)] = 50.0
                 return logits
 
-        self.assertLess(prepare.evaluate_bpb(Oracle(), cache_dir=self.cache), 1e-6)
+        self.assertLess(self.score(Oracle())[0], 1e-6)
+
+
+class Mixer(torch.nn.Module if torch else object):
+    """Embeds tokens and mixes them along the sequence: causally (a running sum), or leaking the next
+    token, or leaking across the rows of the batch."""
+
+    def __init__(self, leak=None):
+        super().__init__()
+        torch.manual_seed(0)
+        self.wte = torch.nn.Embedding(100, 16)
+        self.head = torch.nn.Linear(16, 128)
+        self.leak = leak
+
+    def forward(self, x):
+        h = self.wte(x).cumsum(1)
+        if self.leak == "next token":
+            h = h + self.wte(torch.roll(x, -1, dims=1))
+        elif self.leak == "other rows":
+            h = h + self.wte(x).mean(0, keepdim=True)
+        return self.head(h).float()
+
+
+@needs_torch
+class CausalityCheckTest(unittest.TestCase):
+    T = 32
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory()
+        self.cache = self._tmp.name
+        val = np.random.default_rng(1).integers(1, 100, size=self.T * 12 + 1)
+        fake_cache(self.cache, [0] * 100, val, [0] + [1] * 99)
+        self.saved_judge = prepare._JUDGE
+
+    def tearDown(self):
+        prepare._JUDGE = self.saved_judge
+        self._tmp.cleanup()
+
+    def score(self, model):
+        return prepare.score_bpb(model, self.cache, self.T, self.T * 10, 4)[0]
+
+    def test_a_causal_model_is_scored(self):
+        self.assertTrue(math.isfinite(self.score(Mixer())))
+
+    def test_a_model_that_sees_the_next_token_is_refused(self):
+        with self.assertRaises(prepare.RefusedToScore) as cm:
+            self.score(Mixer("next token"))
+        self.assertIn("the model sees future tokens", str(cm.exception))
+
+    def test_a_model_that_sees_the_following_rows_is_refused(self):
+        with self.assertRaises(prepare.RefusedToScore):
+            self.score(Mixer("other rows"))
+
+    @needs_torch_2_4
+    def test_train_py_gpt_passes_and_fails_without_its_causal_mask(self):
+        for source_change, leaks in ((None, False), (("is_causal=True", "is_causal=False"), True)):
+            ns = load_train_definitions(source_change)
+            ns.update(DEPTH=2, MODEL_DIM=64, HEAD_DIM=32, VOCAB_SIZE=128, MAX_SEQ_LEN=self.T)
+            torch.manual_seed(0)
+            model = ns["GPT"]()
+            for p in model.parameters():  # blocks that do something (projections start at zero), logits of size
+                torch.nn.init.normal_(p, std=0.1)
+            if leaks:
+                with self.assertRaises(prepare.RefusedToScore):
+                    self.score(model)
+            else:
+                self.assertTrue(math.isfinite(self.score(model)))
+
+    def judge_here(self, result_file):
+        prepare._JUDGE = {**self.saved_judge, "cache_dir": self.cache, "seq_len": self.T,
+                          "eval_tokens": self.T * 10, "batch_size": 4, "result_file": result_file,
+                          "wall_limit": 10**9}  # this test process may be older than a run is allowed to be
+
+    def test_evaluate_bpb_writes_the_refusal_for_the_harness(self):
+        result_file = os.path.join(self.cache, "result.json")
+        self.judge_here(result_file)
+        with self.assertRaises(prepare.RefusedToScore):
+            prepare.evaluate_bpb(Mixer("next token"))
+        with open(result_file, encoding="utf-8") as f:
+            error = json.load(f)["error"]
+        self.assertTrue(error.startswith("the model sees future tokens (causality check failed"), error)
+
+    def test_evaluate_bpb_writes_val_bpb_and_ignores_reassigned_constants(self):
+        result_file = os.path.join(self.cache, "result.json")
+        self.judge_here(result_file)
+        saved = prepare.EVAL_TOKENS, prepare.MAX_SEQ_LEN, prepare.EVAL_BATCH_SIZE
+        prepare.EVAL_TOKENS, prepare.MAX_SEQ_LEN, prepare.EVAL_BATCH_SIZE = 16, 16, 1
+        try:
+            model = Constant(128)
+            bpb = prepare.evaluate_bpb(model)
+        finally:
+            prepare.EVAL_TOKENS, prepare.MAX_SEQ_LEN, prepare.EVAL_BATCH_SIZE = saved
+        self.assertEqual(model.shapes[-1], (2, self.T))  # 10 rows of T in batches of 4, as the judge says
+        with open(result_file, encoding="utf-8") as f:
+            result = json.load(f)
+        self.assertEqual(result["val_bpb"], bpb)
+        self.assertEqual(result["eval_tokens"], 10 * self.T)
 
 
 @needs_torch
@@ -124,9 +230,14 @@ class DataloaderTest(unittest.TestCase):
             self.assertEqual(next(loader)[2], 2)
 
 
-def load_train_definitions():
-    """train.py's constants, functions and classes, without running its setup and training."""
-    tree = ast.parse((WORKSPACE / "train.py").read_text(encoding="utf-8"))
+def load_train_definitions(source_change=None):
+    """train.py's constants, functions and classes, without running its setup and training;
+    source_change=(old, new) first edits the source, as an agent might."""
+    source = (WORKSPACE / "train.py").read_text(encoding="utf-8")
+    if source_change:
+        assert source_change[0] in source, source_change
+        source = source.replace(*source_change)
+    tree = ast.parse(source)
     keep = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
@@ -161,6 +272,15 @@ class TrainModelTest(unittest.TestCase):
         a, b = self.model(idx), self.model(changed)
         self.assertTrue(torch.allclose(a[:, :15], b[:, :15], atol=1e-5))
         self.assertFalse(torch.allclose(a[:, 15:], b[:, 15:], atol=1e-5))
+
+    def test_every_parameter_is_in_exactly_one_optimizer(self):
+        adamw, muon = self.ns["make_optimizers"](self.model)
+        self.assertEqual(sum(len(g["params"]) for opt in (adamw, muon) for g in opt.param_groups),
+                         len(list(self.model.parameters())))
+        self.model.out_scale = torch.nn.Parameter(torch.ones(64))  # a new parameter nobody gave an optimizer
+        with self.assertRaises(AssertionError) as cm:
+            self.ns["make_optimizers"](self.model)
+        self.assertIn("out_scale", str(cm.exception))
 
     def test_optimizers_reduce_the_loss(self):
         ns, model = self.ns, self.model

@@ -84,7 +84,7 @@ class TrainStructureTest(unittest.TestCase):
 
     def test_hyperparameters_are_plain_constants(self):
         for name in ("DEPTH", "MODEL_DIM", "HEAD_DIM", "TOTAL_BATCH_TOKENS", "DEVICE_BATCH_SIZE",
-                     "MATRIX_LR", "EMBEDDING_LR", "HEAD_LR", "WARMDOWN_FRAC", "COMPILE_STEPS"):
+                     "MATRIX_LR", "EMBEDDING_LR", "HEAD_LR", "WARMDOWN_FRAC"):
             self.assertRegex(self.source, rf"(?m)^{name} = ")
 
     def test_only_portable_imports(self):
@@ -173,12 +173,18 @@ class OtherFilesTest(unittest.TestCase):
         except ModuleNotFoundError:
             self.skipTest("tomllib needs Python 3.11")
         data = tomllib.loads((WORKSPACE / "pyproject.toml").read_text(encoding="utf-8"))
-        self.assertEqual(data["project"]["requires-python"], ">=3.10")
-        deps = {re.split(r"[<>=!~ ]", d)[0] for d in data["project"]["dependencies"]}
-        self.assertEqual(deps, {"torch", "numpy", "pyarrow", "tokenizers"})
+        self.assertEqual(data["project"]["requires-python"], ">=3.10,<3.14")
+        deps = {re.split(r"[<>=!~ ]", d)[0]: d for d in data["project"]["dependencies"]}
+        self.assertEqual(set(deps), {"torch", "numpy", "pyarrow", "tokenizers"})
+        self.assertEqual(deps["torch"], "torch==2.11.*")  # the tested version: every machine trains the same code
         index = data["tool"]["uv"]["index"][0]
         self.assertIn("download.pytorch.org/whl/cu12", index["url"])
         self.assertEqual(data["tool"]["uv"]["sources"]["torch"][0]["index"], index["name"])
+
+    def test_python_version_is_pinned_within_the_supported_range(self):
+        version = (WORKSPACE / ".python-version").read_text(encoding="utf-8").strip()
+        self.assertRegex(version, r"^3\.\d+$")
+        self.assertTrue(10 <= int(version.split(".")[1]) < 14, version)  # requires-python >=3.10,<3.14
 
 
 if __name__ == "__main__":
