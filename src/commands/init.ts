@@ -13,12 +13,13 @@ export const INIT_HELP = `Usage: autoresearch init [DIR]
 
 Write a research workspace into DIR (default: the current directory): program.md (the research
 protocol the agent follows), train.py (the file it edits), prepare.py (data and evaluation, left
-alone), pyproject.toml, results.tsv.example and a .gitignore. Makes DIR a git repository with a
+alone), pyproject.toml and .python-version (the tested torch and Python), results.tsv.example and
+a .gitignore. Makes DIR a git repository with a
 first commit when it is not inside one already. Existing files are never overwritten.
 `;
 
 /** The research files at the package root (this repository is itself a workspace), copied as they are. */
-export const WORKSPACE_FILES: readonly string[] = ['program.md', 'train.py', 'prepare.py', 'pyproject.toml', 'results.tsv.example'];
+export const WORKSPACE_FILES: readonly string[] = ['program.md', 'train.py', 'prepare.py', 'pyproject.toml', '.python-version', 'results.tsv.example'];
 
 /**
  * The new workspace's .gitignore. Written from here rather than copied, because npm drops files named

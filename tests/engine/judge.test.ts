@@ -25,6 +25,10 @@ describe('judgeRules', () => {
     expect(judgeRules(prepare, 'val_bpb')).toEqual({ required: true, maxWallSec: 480 });
   });
 
+  it("holds for this repository's own prepare.py: the verdict is required, runs are capped at 300 + 180 s", () => {
+    expect(judgeRules(fs.readFileSync('prepare.py', 'utf8'), 'val_bpb')).toEqual({ required: true, maxWallSec: 480 });
+  });
+
   it('has no budget when prepare.py declares none', () => {
     expect(judgeRules('x = "AUTORESEARCH_RESULT_FILE"\nTIME_BUDGET = 300\n', 'val_bpb')).toEqual({ required: true, maxWallSec: null });
   });
