@@ -54,6 +54,9 @@ export function summarize(tag: string, metric: string, direction: Direction, row
 
 class UsageError extends Error {}
 
+/** What plot.ts can draw; checked here too, so a bad name is refused before vega is even loaded. */
+const PLOT_EXTENSIONS: readonly string[] = ['.svg', '.png'];
+
 async function branchTag(cwd: string): Promise<string | null> {
   try {
     const branch = (await simpleGit(cwd).revparse(['--abbrev-ref', 'HEAD'])).trim();
@@ -193,6 +196,12 @@ export async function resultsCommand(argv: string[], io: CommandIO): Promise<num
   }
   if (values.direction !== undefined && values.direction !== 'min' && values.direction !== 'max') {
     io.stderr.write(`autoresearch results: --direction must be min or max, not "${values.direction}"\n`);
+    return 2;
+  }
+
+  // Before the summary: a plot it cannot draw must not come after a screenful of output.
+  if (values.plot !== undefined && !PLOT_EXTENSIONS.includes(path.extname(values.plot).toLowerCase())) {
+    io.stderr.write(`autoresearch results: --plot ${values.plot}: the file name must end in .svg or .png\n`);
     return 2;
   }
 
