@@ -54,6 +54,7 @@ command again to resume.
 
 Options:
   --tag <tag>              name of this line of research; branch autoresearch/<tag> (required)
+                           (letters, digits, '.', '_', '-'; at most 100 characters)
   --max-experiments <n>    stop after n experiments in this invocation (baseline not counted)
   --max-hours <h>          stop starting new experiments after h hours (e.g. 8 or 0.5)
   --max-cost <usd>         stop once this invocation has spent this many US dollars on the API
