@@ -212,6 +212,10 @@ export async function resultsCommand(argv: string[], io: CommandIO): Promise<num
     );
     return 1;
   }
+  if (!fs.statSync(file).isFile()) {
+    io.stderr.write(`autoresearch results: ${file} is not a file. The loop writes its results there: move it aside (mv ${RESULTS_FILE} ${RESULTS_FILE}.old).\n`);
+    return 2;
+  }
   const { metricName, rows: allRows } = readResultsFile(file);
   const tags = tagsOf(allRows);
   if (tags.length === 0) {
