@@ -54,9 +54,9 @@ describe('a clone of this repository', () => {
     );
     try {
       const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_')));
-      const child = spawn(process.execPath, [CLI, '--tag', 'rope-scaling', '--max-experiments', '1', '--run-cmd', `python3 "$STAND_IN"`, '--no-tui'], {
+      const child = spawn(process.execPath, [CLI, '--tag', 'rope-scaling', '--max-experiments', '1', '--run-cmd', `python3 ${standIn}`, '--no-tui'], {
         cwd: clone,
-        env: { ...clean, ANTHROPIC_API_KEY: 'sk-ant-test-clone', ANTHROPIC_BASE_URL: api.url, STAND_IN: standIn },
+        env: { ...clean, ANTHROPIC_API_KEY: 'sk-ant-test-clone', ANTHROPIC_BASE_URL: api.url },
       });
       let out = '';
       child.stdout.on('data', (d) => (out += d));

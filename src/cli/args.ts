@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { ENGINE_DEFAULTS } from '../engine/config.js';
+import { tagProblem } from '../engine/preflight.js';
 import type { Direction } from '../engine/types.js';
 
 export interface RunArgs {
@@ -53,6 +54,7 @@ command again to resume.
 
 Options:
   --tag <tag>              name of this line of research; branch autoresearch/<tag> (required)
+                           (letters, digits, '.', '_', '-'; at most 100 characters)
   --max-experiments <n>    stop after n experiments in this invocation (baseline not counted)
   --max-hours <h>          stop starting new experiments after h hours (e.g. 8 or 0.5)
   --max-cost <usd>         stop once this invocation has spent this many US dollars on the API
@@ -87,18 +89,36 @@ Exit codes: 0 finished, 1 stopped on an error (resumable), 2 bad usage (nothing 
 
 export type ParseResult = { kind: 'run'; args: RunArgs } | { kind: 'help' } | { kind: 'version' } | { kind: 'error'; message: string };
 
-const TAG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Flags that take a number: a negative value after them is their value, not an option. */
+const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience']);
 
-function positiveInt(name: string, raw: string | undefined, allowZero = false): number | string {
-  if (raw === undefined) return `${name} needs a value`;
+/**
+ * `--timeout -5` → `--timeout=-5`. parseArgs reads `-5` as an option and reports the flag as
+ * "ambiguous"; joined, the value reaches our validation, which says what values are allowed.
+ */
+export function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const next = argv[i + 1];
+    if (NUMERIC_FLAGS.has(arg) && next !== undefined && /^-[\d.$]/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+function wholeNumber(name: string, raw: string, min: 0 | 1, what = ''): number | string {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) return `${name} must be a ${allowZero ? 'non-negative' : 'positive'} whole number, got "${raw}"`;
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min) return `${name} must be a whole number${what}, ${min} or more, got "${raw}"`;
   return n;
 }
 
-function positiveNumber(name: string, raw: string): number | string {
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) return `${name} must be a positive number, got "${raw}"`;
+/** `raw` as the user typed it, for the message; `value` what is parsed (`$3` → `3`). */
+function positiveNumber(name: string, raw: string, what: string, value = raw): number | string {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) return `${name} must be a positive ${what}, got "${raw}"`;
   return n;
 }
 
@@ -116,7 +136,7 @@ export function parseRunArgs(argv: string[]): ParseResult {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       allowPositionals: true,
       strict: true,
       options: {
@@ -150,9 +170,8 @@ export function parseRunArgs(argv: string[]): ParseResult {
     return { kind: 'error', message: `Unexpected argument "${parsed.positionals[0]}". Commands are results, demo and init; the loop itself needs --tag. See autoresearch --help.` };
   }
   if (!v.tag) return { kind: 'error', message: 'Missing --tag. Name this line of research, e.g. autoresearch --tag rope-scaling (it becomes branch autoresearch/rope-scaling).' };
-  if (!TAG_PATTERN.test(v.tag) || v.tag.includes('..') || v.tag.endsWith('.lock')) {
-    return { kind: 'error', message: `--tag "${v.tag}" cannot name a git branch: use letters, digits, '.', '_' and '-', starting with a letter or digit.` };
-  }
+  const badTag = tagProblem(v.tag);
+  if (badTag !== null) return { kind: 'error', message: badTag };
 
   const errors: string[] = [];
   const num = <T>(value: T | string): T | null => {
@@ -163,16 +182,17 @@ export function parseRunArgs(argv: string[]): ParseResult {
     return value;
   };
 
-  const maxExperiments = v['max-experiments'] === undefined ? null : num(positiveInt('--max-experiments', v['max-experiments'], true));
-  const maxHours = v['max-hours'] === undefined ? null : num(positiveNumber('--max-hours', v['max-hours']));
-  const maxCostUsd = v['max-cost'] === undefined ? null : num(positiveNumber('--max-cost', v['max-cost'].replace(/^\$/, '')));
-  const timeoutSec = v.timeout === undefined ? DEFAULTS.timeoutSec : num(positiveNumber('--timeout', v.timeout));
-  const fixAttempts = v['fix-attempts'] === undefined ? DEFAULTS.fixAttempts : num(positiveInt('--fix-attempts', v['fix-attempts'], true));
-  const maxTurns = v['max-turns'] === undefined ? DEFAULTS.maxTurns : num(positiveInt('--max-turns', v['max-turns']));
+  const maxExperiments = v['max-experiments'] === undefined ? null : num(wholeNumber('--max-experiments', v['max-experiments'], 0, ' of experiments'));
+  const maxHours = v['max-hours'] === undefined ? null : num(positiveNumber('--max-hours', v['max-hours'], 'number of hours (e.g. 8 or 0.5)'));
+  const rawCost = v['max-cost'];
+  const maxCostUsd = rawCost === undefined ? null : num(positiveNumber('--max-cost', rawCost, 'amount of US dollars (e.g. 5 or 0.50)', rawCost.replace(/^\$/, '')));
+  const timeoutSec = v.timeout === undefined ? DEFAULTS.timeoutSec : num(positiveNumber('--timeout', v.timeout, 'number of seconds'));
+  const fixAttempts = v['fix-attempts'] === undefined ? DEFAULTS.fixAttempts : num(wholeNumber('--fix-attempts', v['fix-attempts'], 0));
+  const maxTurns = v['max-turns'] === undefined ? DEFAULTS.maxTurns : num(wholeNumber('--max-turns', v['max-turns'], 1));
   let apiPatienceSec = DEFAULTS.apiPatienceSec;
   if (v['api-patience'] !== undefined) {
     const d = parseDuration(v['api-patience']);
-    if (d === null) errors.push(`--api-patience must be a duration like 3600, 90m or 1h, got "${v['api-patience']}"`);
+    if (d === null) errors.push(`--api-patience must be a positive duration like 3600, 90m or 1h, got "${v['api-patience']}"`);
     else apiPatienceSec = d;
   }
   const direction = v.direction ?? DEFAULTS.direction;

@@ -51,14 +51,39 @@ export interface InitResult {
   missing: string[]; // not in this package (a broken install)
   gitInitialized: boolean;
   committed: boolean;
+  /** Workspace files (written or adopted) that are in no commit yet: the loop refuses to start until they are. */
+  uncommitted: string[];
+}
+
+/** A problem with how init was asked (exit 2): nothing has been written. */
+export class InitUsageError extends Error {
+  override name = 'InitUsageError';
+}
+
+/** Why `dir` cannot hold a workspace (it, or the nearest existing folder above it, is a file), or null. */
+export function dirProblem(dir: string): string | null {
+  const fix = 'Name a directory instead: autoresearch init <new or existing directory>.';
+  for (let p = dir; ; p = path.dirname(p)) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(p);
+    } catch {
+      if (path.dirname(p) === p) return null;
+      continue; // not there yet: mkdir makes it
+    }
+    if (stat.isDirectory()) return null;
+    return p === dir ? `${dir} is a file, not a directory. ${fix}` : `cannot create ${dir}: ${p} is a file, not a directory. ${fix}`;
+  }
 }
 
 export async function initWorkspace(dir: string, source = workspaceSource()): Promise<InitResult> {
   if (!fs.existsSync(path.join(source, 'train.py'))) {
     throw new Error(`The package's workspace files are missing (looked in ${source}). Reinstall autoresearch (npm install autoresearch).`);
   }
+  const problem = dirProblem(dir);
+  if (problem !== null) throw new InitUsageError(problem);
   fs.mkdirSync(dir, { recursive: true });
-  const result: InitResult = { dir, copied: [], skipped: [], missing: [], gitInitialized: false, committed: false };
+  const result: InitResult = { dir, copied: [], skipped: [], missing: [], gitInitialized: false, committed: false, uncommitted: [] };
   const write = (name: string, copy: (dest: string) => void) => {
     try {
       copy(path.join(dir, name));
@@ -76,21 +101,37 @@ export async function initWorkspace(dir: string, source = workspaceSource()): Pr
   }
   write('.gitignore', (dest) => fs.writeFileSync(dest, WORKSPACE_GITIGNORE, { flag: 'wx' }));
 
+  // Files found already there are adopted: the loop edits train.py and refuses to start while it is
+  // in no commit, since the user's original would otherwise be lost with the first experiment.
+  const workspace = [...result.copied, ...result.skipped];
   if (!(await insideRepository(dir))) {
     await runGit(dir, ['init', '--quiet']);
     result.gitInitialized = true;
     // The loop branches from HEAD, so a new repository needs a first commit.
-    if (result.copied.length > 0) {
+    if (workspace.length > 0) {
       try {
-        await runGit(dir, ['add', '--', ...result.copied]);
-        await runGit(dir, [...(await fallbackIdentity(dir)), 'commit', '--quiet', '-m', 'autoresearch init: research workspace', '--', ...result.copied]);
+        await runGit(dir, ['add', '--', ...workspace]);
+        await runGit(dir, [...(await fallbackIdentity(dir)), 'commit', '--quiet', '-m', 'autoresearch init: research workspace', '--', ...workspace]);
         result.committed = true;
       } catch {
         result.committed = false; // the next steps then say how to make it
       }
     }
   }
+  // Inside the user's own repository nothing is committed for them: the next steps name what to commit.
+  result.uncommitted = await notInHead(dir, workspace);
   return result;
+}
+
+/** Which of `files` (relative to `dir`) no commit holds yet: all of them in a repository without commits. */
+async function notInHead(dir: string, files: string[]): Promise<string[]> {
+  if (files.length === 0) return [];
+  try {
+    const inHead = new Set((await runGit(dir, ['ls-tree', '-r', '--name-only', '-z', 'HEAD', '--', ...files])).split('\0'));
+    return files.filter((f) => !inHead.has(f));
+  } catch {
+    return [...files];
+  }
 }
 
 async function insideRepository(dir: string): Promise<boolean> {
@@ -123,7 +164,7 @@ export async function initCommand(argv: string[], io: CommandIO): Promise<number
     r = await initWorkspace(dir);
   } catch (err) {
     io.stderr.write(`autoresearch init: ${(err as Error).message}\n`);
-    return 1;
+    return err instanceof InitUsageError ? 2 : 1;
   }
   const out: string[] = [];
   out.push(`Research workspace in ${dir}`);
@@ -136,8 +177,8 @@ export async function initCommand(argv: string[], io: CommandIO): Promise<number
   const rel = path.relative(io.cwd, dir);
   let step = 1;
   if (rel !== '') out.push(`  ${step++}. cd ${rel.includes(' ') ? JSON.stringify(rel) : rel}`);
-  if (!r.committed && r.copied.length > 0) {
-    out.push(`  ${step++}. git add ${r.copied.join(' ')} && git commit -m "research workspace"   (the loop starts from a commit)`);
+  if (r.uncommitted.length > 0) {
+    out.push(`  ${step++}. git add ${r.uncommitted.join(' ')} && git commit -m "research workspace"   (the loop starts from a commit)`);
   }
   out.push(`  ${step++}. uv run prepare.py        (downloads the data and trains the tokenizer, once)`);
   out.push(`  ${step++}. npx autoresearch --tag <tag>   (e.g. --tag ${todayTag()}; runs all night, q to stop)`);

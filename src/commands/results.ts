@@ -54,6 +54,9 @@ export function summarize(tag: string, metric: string, direction: Direction, row
 
 class UsageError extends Error {}
 
+/** What plot.ts can draw; checked here too, so a bad name is refused before vega is even loaded. */
+const PLOT_EXTENSIONS: readonly string[] = ['.svg', '.png'];
+
 async function branchTag(cwd: string): Promise<string | null> {
   try {
     const branch = (await simpleGit(cwd).revparse(['--abbrev-ref', 'HEAD'])).trim();
@@ -196,12 +199,22 @@ export async function resultsCommand(argv: string[], io: CommandIO): Promise<num
     return 2;
   }
 
+  // Before the summary: a plot it cannot draw must not come after a screenful of output.
+  if (values.plot !== undefined && !PLOT_EXTENSIONS.includes(path.extname(values.plot).toLowerCase())) {
+    io.stderr.write(`autoresearch results: --plot ${values.plot}: the file name must end in .svg or .png\n`);
+    return 2;
+  }
+
   const file = path.join(io.cwd, RESULTS_FILE);
   if (!fs.existsSync(file)) {
     io.stderr.write(
       `autoresearch results: no ${RESULTS_FILE} in ${io.cwd}. Run this in the research repository, after at least one experiment (autoresearch --tag <tag>).\n`,
     );
     return 1;
+  }
+  if (!fs.statSync(file).isFile()) {
+    io.stderr.write(`autoresearch results: ${file} is not a file. The loop writes its results there: move it aside (mv ${RESULTS_FILE} ${RESULTS_FILE}.old).\n`);
+    return 2;
   }
   const { metricName, rows: allRows } = readResultsFile(file);
   const tags = tagsOf(allRows);

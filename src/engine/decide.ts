@@ -24,14 +24,20 @@ export function judgeRun(facts: RunFacts, metric: string): Outcome {
   const value = parseMetric(facts.log, metric);
   if (facts.exitCode !== 0) {
     if (looksOutOfMemory(facts.log)) return { kind: 'crash', reason: 'OOM', memoryGb: 0 };
-    if (value !== null && !Number.isFinite(value)) return { kind: 'crash', reason: 'nan', memoryGb: 0 };
+    if (value !== null && !Number.isFinite(value)) return { kind: 'crash', reason: nonFinite(value), memoryGb: 0 };
     if (/\bnan\b.*loss|loss.*\bnan\b/i.test(facts.log)) return { kind: 'crash', reason: 'nan', memoryGb: 0 };
     const how = facts.exitCode === null ? `signal ${facts.signal ?? 'unknown'}` : `exit ${facts.exitCode}`;
     return { kind: 'crash', reason: how, memoryGb: 0 };
   }
   if (value === null) return { kind: 'crash', reason: `no ${metric} in log`, memoryGb: 0 };
-  if (!Number.isFinite(value)) return { kind: 'crash', reason: 'nan', memoryGb: 0 };
+  if (!Number.isFinite(value)) return { kind: 'crash', reason: nonFinite(value), memoryGb: 0 };
   return { kind: 'measured', value, memoryGb };
+}
+
+/** The crash label of a metric that is not a number: said as Python printed it, so `inf` is not called `nan`. */
+function nonFinite(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  return value > 0 ? 'inf' : '-inf';
 }
 
 /** Strictly better: a tie is not progress, so it never earns a commit on the branch. */

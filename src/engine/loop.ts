@@ -3,7 +3,6 @@
 // Every step that changes the tree is preceded by a note in .autoresearch/<tag>/inflight.json,
 // so a restart after a crash or kill -9 knows exactly what to finish or undo.
 
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { restoreGitState, snapshotGitState } from '../git/guard.js';
@@ -28,6 +27,7 @@ import { groupAlive, killTree } from '../proc/tree.js';
 import { decide, describe, judgeRun, standingOf, stopReason, type Outcome } from './decide.js';
 import { applyJudge, judgeRules, parseVerdict, RESULT_FILE_ENV, type JudgeRules } from './judge.js';
 import { logTail, parseMemoryGb } from './metric.js';
+import { preflight, UsageError } from './preflight.js';
 import {
   addUsage,
   FatalAgentError,
@@ -42,6 +42,8 @@ import {
   type Usage,
 } from './types.js';
 
+export { UsageError } from './preflight.js';
+
 export const RUN_LOG = 'run.log';
 /** The fixed data and evaluation, beside train.py: the judge of every run (see judge.ts). */
 const PREPARE_FILE = 'prepare.py';
@@ -53,11 +55,6 @@ const FIX_LOG_TAIL_LINES = 60;
 /** Skipped experiments in a row after which the loop stops: the model is not making changes, and
  * going on all night would only spend money. */
 export const MAX_CONSECUTIVE_SKIPS = 5;
-
-/** A problem with how the program was started: reported with exit code 2, nothing changed. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 export interface LoopOptions {
   onEvent: (e: EngineEvent) => void;
@@ -81,92 +78,16 @@ function interruptExitCode(signal: AbortSignal): number {
   return signal.reason === 'SIGTERM' ? 143 : 130;
 }
 
-/**
- * The program a run command starts (`uv run train.py` → uv), when it is a plain name to look up
- * on PATH; null for paths, shell syntax or leading variable assignments, which we leave to the shell.
- */
-export function runProgram(runCmd: string): string | null {
-  const first = runCmd.trim().split(/\s+/)[0] ?? '';
-  return /^[A-Za-z0-9_.+-]+$/.test(first) ? first : null;
-}
-
-/** Whether the shell that will run the command can find `program` (a builtin, keyword or file on PATH). */
-export function shellFinds(program: string, env: NodeJS.ProcessEnv): boolean {
-  return spawnSync('/bin/sh', ['-c', 'command -v "$1" >/dev/null', 'sh', program], { env, stdio: 'ignore' }).status === 0;
-}
-
-/** Files a run command names (`uv run train.py` → train.py) that must exist before we start. */
-export function runTargets(runCmd: string): string[] {
-  return runCmd
-    .split(/\s+/)
-    .filter((word) => /^[\w./-]+\.(py|sh)$/.test(word) && !word.startsWith('-'));
-}
-
 export async function runLoop(config: EngineConfig, agent: Agent, opts: LoopOptions): Promise<LoopResult> {
-  const repo = await openAndCheck(config, opts.env ?? process.env);
-  const dir = repo.dir;
-  const tag = config.tag;
-  const branch = branchOf(tag);
-  const resultsPath = path.join(dir, RESULTS_FILE);
-  const programText = fs.readFileSync(path.resolve(config.repoDir, config.programPath), 'utf8');
-
-  const existing = readResultsFile(resultsPath);
-  if (existing.metricName !== null && existing.metricName !== config.metric) {
-    throw new UsageError(
-      `${resultsPath} records "${existing.metricName}", but --metric is "${config.metric}". Use --metric ${existing.metricName}, or move results.tsv aside.`,
-    );
-  }
-
-  // The user's uncommitted work is never ours to touch, except what a killed run of this very tag left behind.
-  const onOurBranch = (await repo.currentBranch()) === branch;
-  const inFlight = onOurBranch ? readInFlight(dir, tag) : null;
-  const dirty = await repo.dirtyTrackedFiles();
-  if (dirty.length > 0 && inFlight === null) {
-    throw new UsageError(
-      `Uncommitted changes in tracked files: ${dirty.join(', ')}.\n` +
-        `autoresearch resets the working tree between experiments, so it will not start over your work. ` +
-        `Commit it (git commit -am "...") or stash it (git stash), then run the same command again.`,
-    );
-  }
-
-  const lock = acquireLock(lockPath(dir), tag);
+  const { repo, programText, inFlight } = await preflight(config, opts.env ?? process.env);
+  const branch = branchOf(config.tag);
+  const resultsPath = path.join(repo.dir, RESULTS_FILE);
+  const lock = acquireLock(lockPath(repo.dir), config.tag);
   try {
     return await new Loop(config, agent, opts, repo, programText, branch, resultsPath).run(inFlight);
   } finally {
     lock.release();
   }
-}
-
-async function openAndCheck(config: EngineConfig, env: NodeJS.ProcessEnv): Promise<GitRepo> {
-  const programFile = path.resolve(config.repoDir, config.programPath);
-  if (!fs.existsSync(programFile)) {
-    throw new UsageError(`The research protocol ${programFile} does not exist. Pass --program FILE, or create program.md (autoresearch init writes one).`);
-  }
-  let repo: GitRepo;
-  try {
-    repo = await GitRepo.open(config.repoDir);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  for (const file of config.editable) {
-    if (!fs.existsSync(path.join(repo.dir, file))) {
-      throw new UsageError(`The editable file ${file} does not exist in ${repo.dir}. Check --editable (default train.py).`);
-    }
-  }
-  const program = runProgram(config.runCmd);
-  if (program !== null && !shellFinds(program, env)) {
-    const hint =
-      program === 'uv'
-        ? ' Install uv (https://docs.astral.sh/uv/getting-started/installation/), or run with --run-cmd "python train.py".'
-        : ' Install it, or pass --run-cmd with a command that exists.';
-    throw new UsageError(`--run-cmd "${config.runCmd}" needs ${program}, which is not on PATH.${hint}`);
-  }
-  for (const target of runTargets(config.runCmd)) {
-    if (!fs.existsSync(path.join(repo.dir, target))) {
-      throw new UsageError(`--run-cmd "${config.runCmd}" runs ${target}, which does not exist in ${repo.dir}.`);
-    }
-  }
-  return repo;
 }
 
 class Loop {

@@ -15,6 +15,19 @@ export function formatDuration(totalSec: number): string {
   return `${sec}s`;
 }
 
+/**
+ * A limit the user set (`--timeout 1.5`), shown as given: like formatDuration, but fractions of a
+ * second are kept (to 2 places), since rounding a limit down misstates it.
+ */
+export function formatLimit(totalSec: number): string {
+  const whole = Math.floor(Math.max(0, Number.isFinite(totalSec) ? totalSec : 0));
+  const frac = Math.round((totalSec - whole) * 100) / 100;
+  if (!(frac > 0 && frac < 1)) return formatDuration(Math.round(totalSec));
+  const base = formatDuration(whole);
+  const fraction = frac.toFixed(2).replace(/0+$/, '').slice(1); // 0.50 → .5
+  return base.replace(/s$/, `${fraction}s`);
+}
+
 /** `950`, `12.3k`, `4.56M`: token counts grow by orders of magnitude over a night. */
 export function formatTokens(n: number): string {
   if (!Number.isFinite(n)) return '0';

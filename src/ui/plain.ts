@@ -5,7 +5,7 @@
 import { improvementPercent, standingOf } from '../engine/decide.js';
 import type { Direction, EngineEvent, Standing, Usage } from '../engine/types.js';
 import { addUsage, ZERO_USAGE } from '../engine/types.js';
-import { directionWords, formatChange, formatCost, formatDuration, formatTimestamp, formatValue, oneLine, toolLabel, truncate } from './format.js';
+import { directionWords, formatChange, formatCost, formatDuration, formatLimit, formatTimestamp, formatValue, oneLine, toolLabel, truncate } from './format.js';
 
 /** How often a long training run gets a progress line. */
 export const TRAINING_EVERY_SEC = 60;
@@ -81,7 +81,7 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
           standing = standingOf(e.rows);
           line(
             e.at,
-            `${e.resumed ? 'resumed' : 'started'} ${e.tag} on ${e.branch} · agent ${e.agent} · ${metric} (${directionWords(direction)}) · timeout ${formatDuration(e.config.timeoutSec)}` +
+            `${e.resumed ? 'resumed' : 'started'} ${e.tag} on ${e.branch} · agent ${e.agent} · ${metric} (${directionWords(direction)}) · timeout ${formatLimit(e.config.timeoutSec)}` +
               (e.resumed ? ` · ${e.rows.length} earlier rows${standing.best ? `, best ${formatValue(standing.best.value)} (${standing.best.commit})` : ''}` : ''),
           );
           return;
@@ -119,7 +119,7 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
           if (e.elapsedSec - prev < TRAINING_EVERY_SEC) return;
           lastTrainingLine = { experiment: e.experiment, elapsedSec: e.elapsedSec };
           const tail = e.logTail.length ? `  | ${truncate(oneLine(e.logTail[e.logTail.length - 1] ?? ''), MAX_DETAIL)}` : '';
-          line(e.at, `#${e.experiment} training ${formatDuration(e.elapsedSec)} / timeout ${formatDuration(e.timeoutSec)}${tail}`);
+          line(e.at, `#${e.experiment} training ${formatDuration(e.elapsedSec)} / timeout ${formatLimit(e.timeoutSec)}${tail}`);
           return;
         }
         case 'result':

@@ -42,6 +42,42 @@ describe('parseRunArgs', () => {
     expect(msg(['--tag', 'x', '--api-patience', 'soon'])).toMatch(/--api-patience/);
   });
 
+  it('says what values a numeric flag allows, negative numbers included (either form)', () => {
+    const msg = (argv: string[]) => {
+      const r = parseRunArgs(['--tag', 'x', ...argv]);
+      return r.kind === 'error' ? r.message : `no error: ${r.kind}`;
+    };
+    expect(msg(['--timeout', '-5'])).toMatch(/--timeout must be a positive number of seconds, got "-5"/);
+    expect(msg(['--timeout=-5'])).toMatch(/--timeout must be a positive number of seconds, got "-5"/);
+    expect(msg(['--max-experiments', '-1'])).toMatch(/--max-experiments must be a whole number of experiments, 0 or more, got "-1"/);
+    expect(msg(['--max-cost', '-1'])).toMatch(/--max-cost must be a positive amount of US dollars .*got "-1"/);
+    expect(msg(['--max-cost', '-$1'])).toMatch(/--max-cost must be a positive amount of US dollars .*got "-\$1"/);
+    expect(msg(['--max-hours', '-0.5'])).toMatch(/--max-hours must be a positive number of hours .*got "-0\.5"/);
+    expect(msg(['--api-patience', '-5'])).toMatch(/--api-patience must be a positive duration like 3600, 90m or 1h, got "-5"/);
+    expect(msg(['--fix-attempts', '-1'])).toMatch(/--fix-attempts must be a whole number, 0 or more, got "-1"/);
+    expect(msg(['--max-turns', '-3'])).toMatch(/--max-turns must be a whole number, 1 or more, got "-3"/);
+    // Every problem at once, and nothing that reads as a parser's complaint.
+    const all = msg(['--timeout', '-5', '--max-turns', '-3']);
+    expect(all).toMatch(/--timeout/);
+    expect(all).toMatch(/--max-turns/);
+    expect(all).not.toMatch(/ambiguous/);
+    // A value that merely starts with a dash is still a value for flags that take text.
+    const r = parseRunArgs(['--tag', 'x', '--timeout', '1.5']);
+    expect(r.kind === 'run' && r.args.timeoutSec).toBe(1.5);
+  });
+
+  it('refuses tags git or the file system cannot use, saying what is allowed', () => {
+    const msg = (tag: string) => {
+      const r = parseRunArgs(['--tag', tag]);
+      return r.kind === 'error' ? r.message : `no error: ${r.kind}`;
+    };
+    expect(msg('x'.repeat(300))).toMatch(/at most 100 characters: letters, digits/);
+    expect(msg('x'.repeat(300)).length).toBeLessThan(400);
+    expect(msg('trailing.')).toMatch(/cannot name a git branch/);
+    expect(msg('a/b')).toMatch(/cannot name a git branch/);
+    expect(parseRunArgs(['--tag', 'x'.repeat(100)]).kind).toBe('run');
+  });
+
   it('knows help and version', () => {
     expect(parseRunArgs(['--help']).kind).toBe('help');
     expect(parseRunArgs(['-v']).kind).toBe('version');

@@ -93,6 +93,103 @@ describe('autoresearch (the command)', () => {
   });
 });
 
+describe('refusals before anything is touched (exit 2, the fix named)', () => {
+  const KEY = { ANTHROPIC_API_KEY: 'sk-test', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' };
+  const exclude = (dir: string) => {
+    const f = path.join(dir, '.git', 'info', 'exclude');
+    return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : null;
+  };
+  /** Run, expect exit 2 and every pattern on stderr, and the repository as it was (the exclude file included). */
+  const refuses = (dir: string, args: string[], ...patterns: RegExp[]) => {
+    const before = { head: git(dir, 'rev-parse', 'HEAD'), exclude: exclude(dir) };
+    const r = cli(['--no-tui', ...args], dir, KEY);
+    expect(r.code, r.err).toBe(2);
+    for (const p of patterns) expect(r.err).toMatch(p);
+    expect(r.err).not.toMatch(/resume/);
+    untouched(dir);
+    expect({ head: git(dir, 'rev-parse', 'HEAD'), exclude: exclude(dir) }).toEqual(before);
+    return r;
+  };
+
+  it('negative numbers say what values are allowed', () => {
+    const dir = makeWorkspace();
+    refuses(dir, ['--tag', 'x', '--timeout', '-5'], /--timeout must be a positive number of seconds, got "-5"/);
+    refuses(dir, ['--tag', 'x', '--max-experiments', '-1'], /--max-experiments must be a whole number of experiments, 0 or more/);
+    refuses(dir, ['--tag', 'x', '--max-cost', '-1'], /--max-cost must be a positive amount of US dollars/);
+    refuses(dir, ['--tag', 'x', '--api-patience', '-5'], /--api-patience must be a positive duration/);
+  });
+
+  it('a 300-character tag: the rules, not a raw git error', () => {
+    const dir = makeWorkspace();
+    refuses(dir, ['--tag', 'x'.repeat(300), '--run-cmd', 'python3 train.py'], /at most 100 characters: letters, digits/);
+  });
+
+  it('an untracked train.py: how to commit it', () => {
+    const dir = makeWorkspace();
+    git(dir, 'rm', '-q', '--cached', 'train.py');
+    git(dir, 'commit', '-qm', 'untrack');
+    refuses(dir, ['--tag', 'x', '--run-cmd', 'python3 train.py'], /train\.py is not committed/, /git add train\.py && git commit -m/);
+  });
+
+  it('a rebase in progress: how to finish or abort it', () => {
+    const dir = makeWorkspace();
+    git(dir, 'checkout', '-qb', 'side');
+    fs.appendFileSync(path.join(dir, 'program.md'), 'side\n');
+    git(dir, 'commit', '-qam', 'side');
+    git(dir, 'checkout', '-q', 'main');
+    fs.appendFileSync(path.join(dir, 'program.md'), 'main\n');
+    git(dir, 'commit', '-qam', 'main');
+    spawnSync('git', ['rebase', 'side'], { cwd: dir, encoding: 'utf8' });
+    const before = exclude(dir);
+    const r = cli(['--no-tui', '--tag', 'x', '--run-cmd', 'python3 train.py'], dir, KEY);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/A rebase is in progress .*git rebase --continue .*git rebase --abort/s);
+    expect(fs.existsSync(path.join(dir, '.autoresearch'))).toBe(false);
+    expect(git(dir, 'branch', '--list', 'autoresearch/*')).toBe('');
+    expect(exclude(dir)).toBe(before);
+  });
+
+  it('a missing absolute script is named; an existing one is not refused', () => {
+    const dir = makeWorkspace();
+    refuses(dir, ['--tag', 'x', '--run-cmd', 'python3 /nonexistent/train.py'], /runs \/nonexistent\/train\.py, which does not exist\./);
+    // With the absolute path of the real train.py the checks pass and the loop starts (and stops at the unreachable API).
+    const r = cli(['--no-tui', '--tag', 'x', '--max-experiments', '0', '--run-cmd', `python3 ${path.join(dir, 'train.py')}`], dir, KEY);
+    expect(r.err).not.toMatch(/does not exist/);
+    expect(r.code).toBe(0);
+  });
+
+  it('an empty program.md', () => {
+    const dir = makeWorkspace();
+    fs.writeFileSync(path.join(dir, 'program.md'), '\n  \n');
+    git(dir, 'commit', '-qam', 'empty protocol');
+    refuses(dir, ['--tag', 'x', '--run-cmd', 'python3 train.py'], /program\.md is empty/);
+  });
+
+  it('a results.tsv that is a directory: exit 2 naming it, not a resumable error', () => {
+    const dir = makeWorkspace();
+    fs.mkdirSync(path.join(dir, 'results.tsv'));
+    const before = exclude(dir);
+    const r = cli(['--no-tui', '--tag', 'x', '--run-cmd', 'python3 train.py'], dir, KEY);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${fs.realpathSync(dir)}/results.tsv is a directory, not a file`);
+    expect(r.err).toMatch(/Move it aside/);
+    expect(fs.existsSync(path.join(dir, '.autoresearch'))).toBe(false);
+    expect(exclude(dir)).toBe(before);
+  });
+
+  it('init onto a file, or under one: exit 2 naming the path', () => {
+    const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'init-file-'));
+    fs.writeFileSync(path.join(dir, 'somefile'), 'x');
+    const onto = cli(['init', 'somefile'], dir);
+    expect(onto.code).toBe(2);
+    expect(onto.err).toContain(`${path.join(dir, 'somefile')} is a file, not a directory`);
+    const under = cli(['init', 'somefile/lab'], dir);
+    expect(under.code).toBe(2);
+    expect(under.err).toContain(`${path.join(dir, 'somefile')} is a file, not a directory`);
+    expect(fs.readdirSync(dir)).toEqual(['somefile']);
+  });
+});
+
 describe('autoresearch --tag with the real agent against a local Messages API', () => {
   it('runs the baseline and one experiment, then exits 0 with the rows written', async () => {
     const { startFakeApi, turn, useTool, say } = await import('../../src/fakeapi/index.js');

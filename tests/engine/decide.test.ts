@@ -15,6 +15,9 @@ describe('judgeRun', () => {
     expect(judgeRun(ok('Traceback', { exitCode: 2 }), 'val_bpb')).toMatchObject({ reason: 'exit 2' });
     expect(judgeRun(ok('', { exitCode: null, signal: 'SIGKILL' }), 'val_bpb')).toMatchObject({ reason: 'signal SIGKILL' });
     expect(judgeRun(ok('val_bpb: nan'), 'val_bpb')).toMatchObject({ reason: 'nan' });
+    expect(judgeRun(ok('val_bpb: inf'), 'val_bpb')).toMatchObject({ reason: 'inf' });
+    expect(judgeRun(ok('val_bpb: -inf'), 'val_bpb')).toMatchObject({ reason: '-inf' });
+    expect(judgeRun(ok('val_bpb: inf', { exitCode: 1 }), 'val_bpb')).toMatchObject({ reason: 'inf' });
     expect(judgeRun(ok('step 1 loss nan', { exitCode: 1 }), 'val_bpb')).toMatchObject({ reason: 'nan' });
     expect(judgeRun(ok('done'), 'val_bpb')).toMatchObject({ reason: 'no val_bpb in log' });
   });

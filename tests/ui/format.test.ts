@@ -5,6 +5,7 @@ import {
   fit,
   formatChange,
   formatDuration,
+  formatLimit,
   formatTokens,
   oneLine,
   progressBar,
@@ -23,6 +24,14 @@ describe('format', () => {
     expect(formatDuration(185)).toBe('3m05s');
     expect(formatDuration(3723)).toBe('1h02m03s');
     expect(formatDuration(-5)).toBe('0s');
+  });
+
+  it('a time limit as given: fractions of a second are not dropped', () => {
+    expect(formatLimit(600)).toBe('10m00s');
+    expect(formatLimit(1.5)).toBe('1.5s');
+    expect(formatLimit(0.25)).toBe('0.25s');
+    expect(formatLimit(90.5)).toBe('1m30.5s');
+    expect(formatLimit(3600.75)).toBe('1h00m00.75s');
   });
 
   it('token counts', () => {

@@ -104,6 +104,59 @@ describe('autoresearch init', () => {
     expect(after).toEqual(before);
   });
 
+  it('in a repository it creates, commits the files it adopts with the ones it writes', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'train.py'), 'print("my own trainer")\n');
+    const { code, stdout } = await run(dir);
+    expect(code).toBe(0);
+    expect(stdout).toContain('skipped  train.py (already there, left as it is)');
+    expect(stdout).toContain('git init, first commit made');
+    // The user's original is in the first commit, so the loop can never lose it.
+    expect(git(dir, 'show', 'HEAD:train.py')).toBe('print("my own trainer")');
+    expect(git(dir, 'status', '--porcelain')).toBe('');
+    expect(stdout).not.toContain('git add');
+  });
+
+  it('in a folder that already has every file, still makes the first commit', async () => {
+    const dir = tempDir();
+    for (const f of expected) fs.writeFileSync(path.join(dir, f), `# ${f}\n`);
+    const { code, stdout } = await run(dir);
+    expect(code).toBe(0);
+    expect(stdout).toContain('git init, first commit made');
+    expect(git(dir, 'ls-tree', '--name-only', 'HEAD').split('\n').sort()).toEqual([...expected].sort());
+  });
+
+  it('inside an existing repository, names the adopted untracked files in the git add step too', async () => {
+    const repo = tempDir();
+    git(repo, 'init', '-q');
+    fs.writeFileSync(path.join(repo, 'train.py'), 'print("mine")\n');
+    fs.writeFileSync(path.join(repo, 'program.md'), '# tracked protocol\n');
+    git(repo, 'add', 'program.md');
+    git(repo, 'commit', '-qm', 'protocol');
+    const { code, stdout } = await run(repo);
+    expect(code).toBe(0);
+    const step = stdout.split('\n').find((l) => l.includes('git add')) ?? '';
+    expect(step).toMatch(/git add .*\btrain\.py\b.* && git commit/);
+    expect(step).toContain('prepare.py');
+    expect(step).not.toContain('program.md'); // already committed
+    expect(git(repo, 'log', '--format=%s')).toBe('protocol'); // no commit made in the user's repository
+  });
+
+  it('refuses a DIR that is a file, or lies under one: exit 2 naming the path, nothing written', async () => {
+    const parent = tempDir();
+    const file = path.join(parent, 'notes.txt');
+    fs.writeFileSync(file, 'mine\n');
+    const onto = await run(parent, 'notes.txt');
+    expect(onto.code).toBe(2);
+    expect(onto.stderr).toContain(`${file} is a file, not a directory`);
+    expect(onto.stderr).toMatch(/autoresearch init <new or existing directory>/);
+    const under = await run(parent, 'notes.txt/lab');
+    expect(under.code).toBe(2);
+    expect(under.stderr).toContain(`cannot create ${path.join(file, 'lab')}: ${file} is a file, not a directory`);
+    expect(fs.readFileSync(file, 'utf8')).toBe('mine\n');
+    expect(fs.readdirSync(parent)).toEqual(['notes.txt']);
+  });
+
   it('inside an existing repository, adds files without a nested git init or a commit', async () => {
     const repo = tempDir();
     git(repo, 'init', '-q');

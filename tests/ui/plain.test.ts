@@ -90,6 +90,15 @@ describe('plain mode', () => {
     expect(lines.join('\n')).not.toContain('streamed words');
   });
 
+  it('shows a fractional timeout as given, not rounded down', () => {
+    const lines = logOf([
+      { type: 'started', at: at(0), tag: 't', branch: 'autoresearch/t', agent: 'm', config: { ...config, timeoutSec: 1.5 }, resumed: false, rows: [] },
+      { type: 'training', at: at(1), experiment: 0, elapsedSec: 60, timeoutSec: 90.5, logTail: [] },
+    ]);
+    expect(lines[0]).toContain('timeout 1.5s');
+    expect(lines[1]).toContain('training 1m00s / timeout 1m30.5s');
+  });
+
   it('mentions the earlier rows on resume', () => {
     const lines = logOf([
       { type: 'started', at: at(0), tag: 'nov26', branch: 'autoresearch/nov26', agent: 'm', config, resumed: true, rows: [keepRow] },

@@ -195,6 +195,24 @@ describe('autoresearch results', () => {
     expect((await run(dir, '--plot', 'x.gif')).stderr).toContain('must end in .svg or .png');
   });
 
+  it('a results.tsv that is a directory: exit 2 naming it, not a raw EISDIR', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'results.tsv'));
+    const r = await run(dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${path.join(dir, 'results.tsv')} is not a file`);
+  });
+
+  it('--plot with an extension it cannot draw is refused first: exit 2, no summary printed', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'results.tsv'), tsv(nov26));
+    const r = await run(dir, '--plot', 'x.txt');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/--plot x\.txt: the file name must end in \.svg or \.png/);
+    expect(fs.existsSync(path.join(dir, 'x.txt'))).toBe(false);
+  });
+
   it('summarises 100k rows (the time is logged)', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'results.tsv'), tsv(night(100_000)));

@@ -6,7 +6,7 @@ import { Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { Phase } from '../../engine/types.js';
 import type { DashboardState } from '../state.js';
-import { formatDuration, oneLine, progressBar, textWidth, toolLabel, truncate, wrapWords } from '../format.js';
+import { formatDuration, formatLimit, oneLine, progressBar, textWidth, toolLabel, truncate, wrapWords } from '../format.js';
 import { TIME_BUDGET_SEC } from '../layout.js';
 import { Line, Section } from './Section.js';
 
@@ -70,7 +70,7 @@ function TrainingBar({ state, now, width }: { state: DashboardState; now: number
   const t = state.training!;
   const elapsed = trainingElapsed(state, now);
   const budget = TIME_BUDGET_SEC < t.timeoutSec ? TIME_BUDGET_SEC : null;
-  const label = ` ${formatDuration(elapsed)}${budget ? ` / budget ${formatDuration(budget)}` : ''} · timeout ${formatDuration(t.timeoutSec)}`;
+  const label = ` ${formatDuration(elapsed)}${budget ? ` / budget ${formatDuration(budget)}` : ''} · timeout ${formatLimit(t.timeoutSec)}`;
   // A bar wider than this reads as a rule rather than a gauge.
   const barWidth = Math.max(10, Math.min(60, width - textWidth(label) - 2));
   const over = budget !== null && elapsed > budget;
