@@ -23,7 +23,7 @@ import {
 } from '../ledger/state.js';
 import { scrubEnv } from '../proc/env.js';
 import { freeBytes, readLogTail, runTraining } from '../proc/training.js';
-import { groupAlive, killTree } from '../proc/tree.js';
+import { groupAlive, killTree, markedPids } from '../proc/tree.js';
 import { decide, describe, judgeRun, standingOf, stopReason, type Outcome } from './decide.js';
 import { logTail } from './metric.js';
 import {
@@ -264,8 +264,10 @@ class Loop {
     const { tag } = this.config;
     const notes: string[] = [];
     // A training run that outlived its killed parent would still hold the GPU: stop it first.
-    if (inFlight.runPid !== undefined && groupAlive(inFlight.runPid)) {
-      await killTree(inFlight.runPid);
+    // Its processes that left the group (setsid) carry the run's marker: stop them too.
+    const strays = inFlight.runId !== undefined ? markedPids(inFlight.runId) : [];
+    if (inFlight.runPid !== undefined && (groupAlive(inFlight.runPid) || strays.length > 0)) {
+      await killTree(inFlight.runPid, undefined, inFlight.runId);
       notes.push(`stopped the orphaned training run (process group ${inFlight.runPid})`);
     }
     // A git command killed with us leaves its index lock; we hold the run lock, so it is stale.
@@ -476,9 +478,9 @@ class Loop {
       timeoutSec: this.config.timeoutSec,
       env: this.env,
       signal: this.opts.signal,
-      onStart: (pid) => {
+      onStart: (pid, runId) => {
         const current = readInFlight(this.dir, this.config.tag);
-        if (current) writeInFlight(this.dir, this.config.tag, { ...current, runPid: pid });
+        if (current) writeInFlight(this.dir, this.config.tag, { ...current, runPid: pid, runId });
       },
       onTick: (elapsedSec) =>
         this.emit({

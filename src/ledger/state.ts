@@ -27,6 +27,7 @@ export interface InFlight {
   description: string | null;
   startedAt: string;
   runPid?: number; // process group of the training run, while one is running
+  runId?: string; // the run's AUTORESEARCH_RUN marker, to find its processes that left the group
 }
 
 export interface TagConfig {
