@@ -272,6 +272,15 @@ class Loop {
     }
     // A git command killed with us leaves its index lock; we hold the run lock, so it is stale.
     if (await this.repo.removeStaleIndexLock()) notes.push('removed a stale .git/index.lock');
+    // A run measured and decided whose row never reached results.tsv (a full disk, a read-only
+    // file): write the row it earned, not an "interrupted" crash, and keep the commit if it was kept.
+    const pending = inFlight.row;
+    if (pending && !this.rows.some((r) => r.commit === pending.commit && r.startedAt === pending.startedAt)) {
+      appendResult(this.resultsPath, this.config.metric, pending);
+      this.rows.push(pending);
+      await this.keepLog(inFlight.experiment, pending.commit);
+      notes.push(`experiment ${inFlight.experiment} (${pending.commit}) was measured before the stop: its row is written now (${pending.status})`);
+    }
     const edits = await this.repo.snapshotWorkingTree();
     if (edits) {
       const ref = `refs/autoresearch/${tag}/interrupted/${short(edits)}`;
@@ -458,6 +467,14 @@ class Loop {
       seconds: seconds ?? (Date.now() - Date.parse(startedAt)) / 1000,
       usage,
     };
+    // The measurement goes into inflight.json first: if the append fails, the next start writes it.
+    // On a full disk this write fails too; the append is still tried, and its error names the cause.
+    const current = readInFlight(this.dir, this.config.tag);
+    try {
+      if (current) writeInFlight(this.dir, this.config.tag, { ...current, row });
+    } catch {
+      // nothing more can be saved here; appendResult's error is the one to report
+    }
     appendResult(this.resultsPath, this.config.metric, row);
     this.rows.push(row);
     return row;

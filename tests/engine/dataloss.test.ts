@@ -10,7 +10,8 @@ import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
 import { readResultsFile } from '../../src/ledger/results.js';
 import type { Agent, EngineConfig, EngineEvent } from '../../src/engine/types.js';
-import { git, makeWorkspace, PlannedAgent, type Edit } from '../helpers/workspace.js';
+import { ZERO_USAGE } from '../../src/engine/types.js';
+import { git, makeWorkspace, PlannedAgent, STAND_IN_TRAINER, type Edit } from '../helpers/workspace.js';
 
 const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig =>
   makeEngineConfig(dir, 'test', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, ...over });
@@ -56,5 +57,71 @@ describe('a log redirected into the repository', () => {
     expect(lines).toEqual(lines.map((_, i) => `line ${i}`));
     expect(restored).toEqual([]);
     expect(git(dir, 'status', '--porcelain', '--untracked-files=all')).toBe('?? night.log');
+  }, 60_000);
+});
+
+/**
+ * A trainer that measures `value` fine, then (as the run ends) makes results.tsv unwritable: it is
+ * moved aside and a directory takes its place. Works as root, where a read-only file would not.
+ */
+const SABOTEUR = (value: number) => `${STAND_IN_TRAINER(value)}
+os.rename("results.tsv", "results.tsv.aside")
+os.mkdir("results.tsv")
+`;
+
+/** An agent that writes the given train.py sources, one per experiment. */
+function sourcesAgent(sources: string[]): Agent {
+  return {
+    name: 'sources',
+    propose: async (ctx) => {
+      const src = sources.shift();
+      if (src === undefined) return { kind: 'skipped', reason: 'plan exhausted', usage: ZERO_USAGE };
+      fs.writeFileSync(path.join(ctx.repoDir, 'train.py'), src);
+      return { kind: 'submitted', description: `value ${/VALUE = ([\d.]+)/.exec(src)?.[1]}`, usage: { ...ZERO_USAGE, inputTokens: 7, costUsd: 0.02 } };
+    },
+  };
+}
+
+function putResultsBack(dir: string): void {
+  fs.rmdirSync(path.join(dir, 'results.tsv'));
+  fs.renameSync(path.join(dir, 'results.tsv.aside'), path.join(dir, 'results.tsv'));
+}
+
+describe('a measured result whose row cannot be written', () => {
+  it('is written on the next start with its real measurement; a keep stays the branch head', async () => {
+    const dir = makeWorkspace({ value: 1.0 });
+    await expect(run(dir, sourcesAgent([SABOTEUR(0.9)]), 1)).rejects.toThrow(/results\.tsv/);
+    const head = git(dir, 'rev-parse', '--short=7', 'HEAD');
+    putResultsBack(dir);
+    const { result, events, rows } = await run(dir, sourcesAgent([STAND_IN_TRAINER(0.8)]), 1);
+    expect(result.exitCode).toBe(0);
+    expect(rows.map((r) => [r.commit === head, r.status, r.value, r.description])).toEqual([
+      [false, 'keep', 1, 'baseline'],
+      [true, 'keep', 0.9, 'value 0.9'],
+      [false, 'keep', 0.8, 'value 0.8'],
+    ]);
+    expect(rows[1]!.memoryGb).toBeCloseTo(44.0, 1);
+    expect(rows[1]!.usage.inputTokens).toBe(7);
+    const recovered = events.find((e) => e.type === 'recovered');
+    expect(recovered?.type === 'recovered' && recovered.message).toMatch(/experiment 1 \(\w{7}\) was measured before the stop: its row is written now/);
+    expect(git(dir, 'log', '--format=%s', '-3')).toBe('value 0.8\nvalue 0.9\ninitial');
+    expect(fs.readdirSync(path.join(dir, '.autoresearch/test/logs')).some((f) => f.startsWith(`0001-${head}`))).toBe(true);
+  }, 60_000);
+
+  it('a discard is written as measured and reset away', async () => {
+    const dir = makeWorkspace({ value: 1.0 });
+    const start = git(dir, 'rev-parse', '--short=7', 'HEAD');
+    await expect(run(dir, sourcesAgent([SABOTEUR(1.5)]), 1)).rejects.toThrow(/results\.tsv/);
+    const lost = git(dir, 'rev-parse', '--short=7', 'HEAD');
+    putResultsBack(dir);
+    const { result, rows } = await run(dir, sourcesAgent([]), 0);
+    expect(result.exitCode).toBe(0);
+    expect(rows.map((r) => [r.status, r.value, r.description])).toEqual([
+      ['keep', 1, 'baseline'],
+      ['discard', 1.5, 'value 1.5'],
+    ]);
+    expect(rows[1]!.commit).toBe(lost);
+    expect(git(dir, 'rev-parse', '--short=7', 'HEAD')).toBe(start);
+    expect(git(dir, 'rev-parse', '--short=7', `refs/autoresearch/test/discarded/${lost}`)).toBe(lost);
   }, 60_000);
 });
