@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { restoreGitState, snapshotGitState } from '../git/guard.js';
 import { BRANCH_PREFIX, GitRepo, short } from '../git/repo.js';
-import { appendResult, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
+import { appendResult, cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
 import { acquireLock } from '../ledger/lock.js';
 import {
   clearInFlight,
@@ -203,7 +203,7 @@ class Loop {
 
   async run(inFlight: InFlight | null): Promise<LoopResult> {
     const { tag } = this.config;
-    await this.repo.excludeOwnFiles([RESULTS_FILE, RUN_LOG, `${STATE_DIR}/`]);
+    await this.repo.excludeOwnFiles([RESULTS_FILE, `${RESULTS_FILE}.torn-*`, RUN_LOG, `${STATE_DIR}/`]);
     const resumed = await this.repo.branchExists(this.branch);
     if ((await this.repo.currentBranch()) !== this.branch) {
       if (resumed) await this.repo.checkout(this.branch);
@@ -211,9 +211,15 @@ class Loop {
     }
     writeTagConfig(this.dir, tag, { metric: this.config.metric, direction: this.config.direction });
     fs.mkdirSync(logsDir(this.dir, tag), { recursive: true });
+    // A row cut short by a crash mid-write: keep its bytes, trim it, and say so.
+    const torn = cutTornTail(this.resultsPath);
+    const tornNote = torn
+      ? `${RESULTS_FILE} ended in a torn row (${torn.bytes} bytes, cut short by a crash mid-write): saved to ${torn.savedTo} and cut off`
+      : null;
     this.rows = rowsOfTag(readResultsFile(this.resultsPath).rows, tag);
 
-    if (inFlight) await this.recover(inFlight);
+    if (inFlight) await this.recover(inFlight, tornNote ? [tornNote] : []);
+    else if (tornNote) this.emit({ type: 'recovered', at: Date.now(), message: `${tornNote}.` });
     await this.checkHeadIsBest();
 
     this.emit({
@@ -260,9 +266,9 @@ class Loop {
    * Finish what a killed run left: an experiment commit without a row is logged as an interrupted
    * crash, uncommitted edits are saved under a ref, and the tree goes back to the best commit.
    */
-  private async recover(inFlight: InFlight): Promise<void> {
+  private async recover(inFlight: InFlight, earlier: string[] = []): Promise<void> {
     const { tag } = this.config;
-    const notes: string[] = [];
+    const notes: string[] = [...earlier];
     // A training run that outlived its killed parent would still hold the GPU: stop it first.
     // Its processes that left the group (setsid) carry the run's marker: stop them too.
     const strays = inFlight.runId !== undefined ? markedPids(inFlight.runId) : [];

@@ -125,3 +125,24 @@ describe('a measured result whose row cannot be written', () => {
     expect(git(dir, 'rev-parse', '--short=7', `refs/autoresearch/test/discarded/${lost}`)).toBe(lost);
   }, 60_000);
 });
+
+describe('a row torn by a crash mid-write', () => {
+  it('is reported on start and its bytes saved beside results.tsv before the file is trimmed', async () => {
+    const dir = makeWorkspace({ value: 1.0 });
+    expect((await run(dir, new PlannedAgent([{ value: 0.9, description: 'a' }]), 1)).result.exitCode).toBe(0);
+    const file = path.join(dir, 'results.tsv');
+    const whole = fs.readFileSync(file);
+    fs.appendFileSync(file, 'abc1234\t0.950000\t44.0\tdisc');
+    const { result, events, rows } = await run(dir, new PlannedAgent([]), 0);
+    expect(result.exitCode).toBe(0);
+    const recovered = events.filter((e) => e.type === 'recovered');
+    expect(recovered).toHaveLength(1);
+    expect(recovered[0]?.type === 'recovered' && recovered[0].message).toMatch(/results\.tsv ended in a torn row \(26 bytes.*saved to .*results\.tsv\.torn-/);
+    expect(fs.readFileSync(file).equals(whole)).toBe(true);
+    const saved = fs.readdirSync(dir).filter((f) => f.startsWith('results.tsv.torn-'));
+    expect(saved).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dir, saved[0]!), 'utf8')).toBe('abc1234\t0.950000\t44.0\tdisc');
+    expect(rows.map((r) => r.description)).toEqual(['baseline', 'a']);
+    expect(git(dir, 'status', '--porcelain', '--untracked-files=all')).toBe(''); // the saved tail is ours: excluded like results.tsv
+  }, 60_000);
+});
