@@ -10,6 +10,7 @@ import { restoreGitState, snapshotGitState } from '../git/guard.js';
 import { BRANCH_PREFIX, GitRepo, short } from '../git/repo.js';
 import { appendResult, cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
 import { acquireLock } from '../ledger/lock.js';
+import { keepLog as keepRunLog } from '../ledger/logs.js';
 import {
   clearInFlight,
   experimentLogPath,
@@ -488,7 +489,8 @@ class Loop {
 
   private async keepLog(n: number, commit: string): Promise<void> {
     const from = path.join(this.dir, RUN_LOG);
-    if (fs.existsSync(from)) await fs.promises.copyFile(from, experimentLogPath(this.dir, this.config.tag, n, short(commit)));
+    // A long log keeps only its head and tail (ledger/logs.ts): a chatty run must not fill the disk.
+    if (fs.existsSync(from)) keepRunLog(from, experimentLogPath(this.dir, this.config.tag, n, short(commit)));
   }
 
   private async train(n: number): Promise<Outcome> {

@@ -146,3 +146,24 @@ describe('a row torn by a crash mid-write', () => {
     expect(git(dir, 'status', '--porcelain', '--untracked-files=all')).toBe(''); // the saved tail is ours: excluded like results.tsv
   }, 60_000);
 });
+
+describe('a run that prints without end', () => {
+  it('has only the head and tail of its log kept, with a line saying where and how much was cut', async () => {
+    const dir = makeWorkspace({ value: 1.0 });
+    const chatty = STAND_IN_TRAINER(0.9).replace('print("---")', 'for i in range(200000):\n    print(f"step {i:06d} " + "x" * 30)\nprint("---")');
+    const { result, rows } = await run(dir, sourcesAgent([chatty]), 1);
+    expect(result.exitCode).toBe(0);
+    expect(rows.map((r) => [r.status, r.value])).toEqual([['keep', 1], ['keep', 0.9]]);
+    const runLog = fs.statSync(path.join(dir, 'run.log')).size;
+    expect(runLog).toBeGreaterThan(8_000_000);
+    const logs = path.join(dir, '.autoresearch/test/logs');
+    const kept = fs.readdirSync(logs).find((f) => f.startsWith(`0001-${rows[1]!.commit}`))!;
+    const text = fs.readFileSync(path.join(logs, kept), 'utf8');
+    expect(Buffer.byteLength(text)).toBeLessThan(5 * 1024 * 1024 + 200);
+    expect(text.startsWith('step 00001 | loss 3.2100\nstep 000000 ')).toBe(true);
+    const note = /^\[autoresearch: (\d+) bytes of this log were cut here; the run printed (\d+) bytes.*\n/m.exec(text);
+    expect(Number(note?.[2])).toBe(runLog);
+    expect(Number(note?.[1])).toBe(runLog - (Buffer.byteLength(text) - Buffer.byteLength(note![0])));
+    expect(text).toMatch(/val_bpb:\s+0\.900000\n[\s\S]*env_key_seen:\s+no\n$/);
+  }, 60_000);
+});
