@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { restoreGitState, snapshotGitState } from '../git/guard.js';
 import { BRANCH_PREFIX, GitRepo, short } from '../git/repo.js';
-import { appendResult, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
+import { appendResult, cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
 import { acquireLock } from '../ledger/lock.js';
+import { keepLog as keepRunLog } from '../ledger/logs.js';
 import {
   clearInFlight,
   experimentLogPath,
@@ -23,7 +24,7 @@ import {
 } from '../ledger/state.js';
 import { scrubEnv } from '../proc/env.js';
 import { freeBytes, readLogTail, runTraining } from '../proc/training.js';
-import { groupAlive, killTree } from '../proc/tree.js';
+import { groupAlive, killTree, markedPids } from '../proc/tree.js';
 import { decide, describe, judgeRun, standingOf, stopReason, type Outcome } from './decide.js';
 import { applyJudge, judgeRules, parseVerdict, RESULT_FILE_ENV, type JudgeRules } from './judge.js';
 import { logTail, parseMemoryGb } from './metric.js';
@@ -131,7 +132,7 @@ class Loop {
 
   async run(inFlight: InFlight | null): Promise<LoopResult> {
     const { tag } = this.config;
-    await this.repo.excludeOwnFiles([RESULTS_FILE, RUN_LOG, `${STATE_DIR}/`]);
+    await this.repo.excludeOwnFiles([RESULTS_FILE, `${RESULTS_FILE}.torn-*`, RUN_LOG, `${STATE_DIR}/`]);
     const resumed = await this.repo.branchExists(this.branch);
     if ((await this.repo.currentBranch()) !== this.branch) {
       if (resumed) await this.repo.checkout(this.branch);
@@ -139,9 +140,15 @@ class Loop {
     }
     writeTagConfig(this.dir, tag, { metric: this.config.metric, direction: this.config.direction });
     fs.mkdirSync(logsDir(this.dir, tag), { recursive: true });
+    // A row cut short by a crash mid-write: keep its bytes, trim it, and say so.
+    const torn = cutTornTail(this.resultsPath);
+    const tornNote = torn
+      ? `${RESULTS_FILE} ended in a torn row (${torn.bytes} bytes, cut short by a crash mid-write): saved to ${torn.savedTo} and cut off`
+      : null;
     this.rows = rowsOfTag(readResultsFile(this.resultsPath).rows, tag);
 
-    if (inFlight) await this.recover(inFlight);
+    if (inFlight) await this.recover(inFlight, tornNote ? [tornNote] : []);
+    else if (tornNote) this.emit({ type: 'recovered', at: Date.now(), message: `${tornNote}.` });
     await this.checkHeadIsBest();
 
     this.emit({
@@ -188,16 +195,27 @@ class Loop {
    * Finish what a killed run left: an experiment commit without a row is logged as an interrupted
    * crash, uncommitted edits are saved under a ref, and the tree goes back to the best commit.
    */
-  private async recover(inFlight: InFlight): Promise<void> {
+  private async recover(inFlight: InFlight, earlier: string[] = []): Promise<void> {
     const { tag } = this.config;
-    const notes: string[] = [];
+    const notes: string[] = [...earlier];
     // A training run that outlived its killed parent would still hold the GPU: stop it first.
-    if (inFlight.runPid !== undefined && groupAlive(inFlight.runPid)) {
-      await killTree(inFlight.runPid);
+    // Its processes that left the group (setsid) carry the run's marker: stop them too.
+    const strays = inFlight.runId !== undefined ? markedPids(inFlight.runId) : [];
+    if (inFlight.runPid !== undefined && (groupAlive(inFlight.runPid) || strays.length > 0)) {
+      await killTree(inFlight.runPid, undefined, inFlight.runId);
       notes.push(`stopped the orphaned training run (process group ${inFlight.runPid})`);
     }
     // A git command killed with us leaves its index lock; we hold the run lock, so it is stale.
     if (await this.repo.removeStaleIndexLock()) notes.push('removed a stale .git/index.lock');
+    // A run measured and decided whose row never reached results.tsv (a full disk, a read-only
+    // file): write the row it earned, not an "interrupted" crash, and keep the commit if it was kept.
+    const pending = inFlight.row;
+    if (pending && !this.rows.some((r) => r.commit === pending.commit && r.startedAt === pending.startedAt)) {
+      appendResult(this.resultsPath, this.config.metric, pending);
+      this.rows.push(pending);
+      await this.keepLog(inFlight.experiment, pending.commit);
+      notes.push(`experiment ${inFlight.experiment} (${pending.commit}) was measured before the stop: its row is written now (${pending.status})`);
+    }
     const edits = await this.repo.snapshotWorkingTree();
     if (edits) {
       const ref = `refs/autoresearch/${tag}/interrupted/${short(edits)}`;
@@ -384,6 +402,14 @@ class Loop {
       seconds: seconds ?? (Date.now() - Date.parse(startedAt)) / 1000,
       usage,
     };
+    // The measurement goes into inflight.json first: if the append fails, the next start writes it.
+    // On a full disk this write fails too; the append is still tried, and its error names the cause.
+    const current = readInFlight(this.dir, this.config.tag);
+    try {
+      if (current) writeInFlight(this.dir, this.config.tag, { ...current, row });
+    } catch {
+      // nothing more can be saved here; appendResult's error is the one to report
+    }
     appendResult(this.resultsPath, this.config.metric, row);
     this.rows.push(row);
     return row;
@@ -391,7 +417,8 @@ class Loop {
 
   private async keepLog(n: number, commit: string): Promise<void> {
     const from = path.join(this.dir, RUN_LOG);
-    if (fs.existsSync(from)) await fs.promises.copyFile(from, experimentLogPath(this.dir, this.config.tag, n, short(commit)));
+    // A long log keeps only its head and tail (ledger/logs.ts): a chatty run must not fill the disk.
+    if (fs.existsSync(from)) keepRunLog(from, experimentLogPath(this.dir, this.config.tag, n, short(commit)));
   }
 
   private async train(n: number): Promise<Outcome> {
@@ -406,9 +433,9 @@ class Loop {
       timeoutSec: this.config.timeoutSec,
       env: { ...this.env, [RESULT_FILE_ENV]: resultPath },
       signal: this.opts.signal,
-      onStart: (pid) => {
+      onStart: (pid, runId) => {
         const current = readInFlight(this.dir, this.config.tag);
-        if (current) writeInFlight(this.dir, this.config.tag, { ...current, runPid: pid });
+        if (current) writeInFlight(this.dir, this.config.tag, { ...current, runPid: pid, runId });
       },
       onTick: (elapsedSec) =>
         this.emit({

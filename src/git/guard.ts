@@ -1,8 +1,12 @@
 // Putting the repository back after something we do not trust ran in it (a model's bash command,
 // a whole agent call). Only the editable files may change: HEAD, the branch and every ref are put
 // back, other tracked files are restored from HEAD, and stray untracked files are removed
-// (ignored ones are left alone). Paths that were already dirty or untracked when the snapshot was
-// taken are put back to how they were then, not to HEAD: they are someone else's business.
+// (ignored ones are left alone). Paths that were already dirty when the snapshot was taken are put
+// back to how they were then, not to HEAD: they are someone else's business. Untracked files that
+// already existed are the most someone-else's of all: a log the user redirected into the repository
+// (`nohup autoresearch > night.log &`) grows while the model works, so a change to one is never
+// rewritten (writing old bytes under a live writer fills the file with NULs); only a deleted one is
+// put back.
 // The files inside .git that decide what git will run or ignore (config, hooks, info/exclude,
 // info/attributes) are put back too, so nothing planted there runs at the program's next commit.
 // Cheap on purpose: two git calls to snapshot, two to check, more only when something changed.
@@ -26,6 +30,7 @@ export interface GitStateSnapshot {
   branch: string | null; // refs/heads/<name> HEAD pointed at, null when detached
   refs: Map<string, string>; // every ref and the object it named
   dirty: Map<string, FileState>; // paths that differed from HEAD (or were untracked) at snapshot time
+  untracked: Set<string>; // those of them that were untracked (in neither HEAD nor the index)
   gitDir: string | null; // absolute path of the repository's .git directory
   control: Map<string, ControlFile>; // config, hooks/*, info/exclude, info/attributes, by path inside gitDir
   indexLocked: boolean; // .git/index.lock existed (some git command was running)
@@ -179,9 +184,13 @@ export async function snapshotGitState(repoDir: string): Promise<GitStateSnapsho
   const g = git(repoDir);
   const [status, refs, gitDir] = await Promise.all([readStatus(g), readRefs(g), findGitDir(repoDir)]);
   const dirty = new Map<string, FileState>();
-  for (const e of status.entries) dirty.set(e.path, await captureFile(path.join(repoDir, e.path)));
+  const untracked = new Set<string>();
+  for (const e of status.entries) {
+    dirty.set(e.path, await captureFile(path.join(repoDir, e.path)));
+    if (!e.inHead && !e.inIndex) untracked.add(e.path);
+  }
   const indexLocked = gitDir !== null && (await captureFile(path.join(gitDir, 'index.lock'))).kind !== 'absent';
-  return { head: status.head, branch: status.branch, refs, dirty, gitDir, control: await readControl(gitDir), indexLocked };
+  return { head: status.head, branch: status.branch, refs, dirty, untracked, gitDir, control: await readControl(gitDir), indexLocked };
 }
 
 async function sameAsBefore(abs: string, before: FileState): Promise<boolean> {
@@ -304,6 +313,8 @@ async function restoreFiles(g: SimpleGit, repoDir: string, snap: GitStateSnapsho
     if (before !== undefined) {
       // Dirty before we started: put back the bytes we saw, if we kept them.
       const abs = path.join(repoDir, e.path);
+      // An untracked file that was there before and is still there may have a live writer: leave it.
+      if (snap.untracked.has(e.path) && !e.inIndex) continue;
       if (await sameAsBefore(abs, before)) continue;
       if (before.kind === 'content') {
         await writeFile(abs, before.data);
@@ -325,7 +336,10 @@ async function restoreFiles(g: SimpleGit, repoDir: string, snap: GitStateSnapsho
     if (seen.has(p) || untouchable.has(p)) continue;
     if (before.kind === 'content') await writeFile(path.join(repoDir, p), before.data);
     else if (before.kind === 'absent') await rm(path.join(repoDir, p), { recursive: true, force: true });
-    else continue;
+    else {
+      undone.push(`${p} (a large file that was already there) was ${snap.untracked.has(p) ? 'deleted' : 'reverted'} and could not be put back`);
+      continue;
+    }
     undone.push(`${p} was reverted: put back as it was before the command`);
   }
 

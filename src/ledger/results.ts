@@ -168,6 +168,54 @@ export class ResultsWriteError extends Error {
   override name = 'ResultsWriteError';
 }
 
+/** What was cut off the end of results.tsv, and where its bytes were saved. */
+export interface TornTail {
+  bytes: number;
+  savedTo: string;
+}
+
+/** `<ledger>.torn-<UTC time>`, with a counter when that name is taken: a saved tail is never overwritten. */
+function tornPath(ledger: string, now: Date): string {
+  const base = `${ledger}.torn-${now.toISOString().replace(/[:.]/g, '-')}`;
+  let candidate = base;
+  for (let i = 2; fs.existsSync(candidate); i++) candidate = `${base}-${i}`;
+  return candidate;
+}
+
+/**
+ * Cut a torn last row (no newline: a crash mid-write) off an open ledger, after saving its bytes
+ * beside it, so that no byte of the ledger is ever dropped unseen. Null when the file ends whole.
+ */
+function cutTail(fd: number, ledger: string, now: Date): TornTail | null {
+  const size = fs.fstatSync(fd).size;
+  const complete = completeLength(fd, size);
+  if (complete === size) return null;
+  const tail = Buffer.alloc(size - complete);
+  fs.readSync(fd, tail, 0, tail.length, complete);
+  const savedTo = tornPath(ledger, now);
+  fs.writeFileSync(savedTo, tail, { flag: 'wx' });
+  fs.ftruncateSync(fd, complete);
+  return { bytes: tail.length, savedTo };
+}
+
+/** Cut a torn last row off results.tsv, saving its bytes to `results.tsv.torn-<time>` first. */
+export function cutTornTail(ledger: string, now = new Date()): TornTail | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(ledger, fs.constants.O_RDWR);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ResultsWriteError(`Could not open ${ledger} to check its last row: ${(err as Error).message}.`);
+  }
+  try {
+    return cutTail(fd, ledger, now);
+  } catch (err) {
+    throw new ResultsWriteError(`${ledger} ends in a torn row, which could not be saved and cut off: ${(err as Error).message}.`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * Append one row whole or not at all: a torn tail left by an earlier crash is cut off first, the
  * row goes out in a single write, and the file is fsynced before we return (the row is the ledger's
@@ -186,8 +234,7 @@ export function appendResult(path: string, metricName: string, row: ResultRow): 
           `${path} records "${header[1]}" but this run measures "${metricName}". Use --metric ${header[1]}, or move ${path} aside to start a new file.`,
         );
       }
-      const complete = completeLength(fd, size);
-      if (complete !== size) fs.ftruncateSync(fd, complete);
+      cutTail(fd, path, new Date()); // the loop does this at start and says so; this is the backstop
     }
     const prefix = fs.fstatSync(fd).size === 0 ? `${formatHeader(metricName)}\n` : '';
     const data = Buffer.from(prefix + line, 'utf8');

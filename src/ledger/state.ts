@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Direction } from '../engine/types.js';
+import type { Direction, ResultRow } from '../engine/types.js';
 
 export const STATE_DIR = '.autoresearch';
 
@@ -30,6 +30,9 @@ export interface InFlight {
   description: string | null;
   startedAt: string;
   runPid?: number; // process group of the training run, while one is running
+  runId?: string; // the run's AUTORESEARCH_RUN marker, to find its processes that left the group
+  /** The decided row, written here before it is appended: a measurement outlives a failed append. */
+  row?: ResultRow;
 }
 
 export interface TagConfig {

@@ -1,9 +1,10 @@
 // Running the user's training command: its own process group, output straight into run.log
-// (so the log survives even if we die), a hard timeout, and nothing left running afterwards.
+// (so the log survives even if we die), a hard timeout, and nothing left running afterwards: not
+// its process group, nor anything that left the group but still carries the run's marker.
 
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
-import { killTree, trackGroup } from './tree.js';
+import { killTree, newRunId, RUN_MARKER, trackGroup } from './tree.js';
 
 export interface TrainingOptions {
   cmd: string; // a shell command line, e.g. `uv run train.py`
@@ -13,7 +14,8 @@ export interface TrainingOptions {
   env: Record<string, string>;
   signal: AbortSignal; // aborted when the user stops the program
   onTick?: (elapsedSec: number) => void; // about once a second while it runs
-  onStart?: (pid: number) => void; // the process group id, recorded so a restart can stop a run we lost
+  /** The process group id and the run's marker, recorded so a restart can stop a run we lost. */
+  onStart?: (pid: number, runId: string) => void;
 }
 
 export interface TrainingResult {
@@ -31,6 +33,7 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   // cannot keep us waiting, and the log survives us. This is why the run uses node's spawn and
   // resolves on 'exit' rather than execa, whose promise settles only once the output streams close.
   const logFd = fs.openSync(opts.logPath, 'w');
+  const runId = newRunId();
   let timedOut = false;
   let interrupted = false;
   let child;
@@ -39,7 +42,7 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
       cwd: opts.cwd,
       shell: true,
       detached: true, // own process group: Ctrl+C in the terminal reaches us, not the run, and we stop it as a whole
-      env: opts.env,
+      env: { ...opts.env, [RUN_MARKER]: runId },
       stdio: ['ignore', logFd, logFd],
     });
   } finally {
@@ -47,19 +50,19 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   }
   const pid = child.pid;
   if (pid !== undefined) {
-    trackGroup(pid);
+    trackGroup(pid, runId);
     try {
-      opts.onStart?.(pid);
+      opts.onStart?.(pid, runId);
     } catch (err) {
       // If the pid cannot be recorded (a full disk), no later start could stop this run: stop it now.
-      await killTree(pid, 1000);
+      await killTree(pid, 1000, runId);
       throw err;
     }
   }
   const stop = (why: 'timeout' | 'interrupt') => {
     if (why === 'timeout') timedOut = true;
     else interrupted = true;
-    if (pid !== undefined) void killTree(pid);
+    if (pid !== undefined) void killTree(pid, undefined, runId);
   };
   const timer = setTimeout(() => stop('timeout'), opts.timeoutSec * 1000);
   const ticker = opts.onTick ? setInterval(() => opts.onTick?.((Date.now() - started) / 1000), 1000) : null;
@@ -76,8 +79,9 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   clearTimeout(timer);
   if (ticker) clearInterval(ticker);
   opts.signal.removeEventListener('abort', onAbort);
-  // The shell has exited; anything it left in its group (a dataloader worker, a stray `&`) goes too.
-  if (pid !== undefined) await killTree(pid, 1000);
+  // The shell has exited; anything it left behind (a dataloader worker, a stray `&`, a setsid'd
+  // server) goes too.
+  if (pid !== undefined) await killTree(pid, 1000, runId);
   return {
     exitCode: exit.code,
     signal: exit.signal,

@@ -4,6 +4,7 @@
 // whole process tree; Ctrl+C stops the agent at once.
 
 import { mkdirSync, mkdtempSync, readFileSync, existsSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -187,18 +188,20 @@ describe('bash guards', () => {
     expect(git(repo, 'status', '--porcelain', '--untracked-files=all')).toBe('');
   });
 
-  it('puts back untracked files that existed before and a reverted dirty file; leaves .autoresearch alone', async () => {
-    const repo = makeRepo(['!results.tsv']); // results.tsv not ignored here: the guard must still protect it
+  it('puts back untracked files that existed before and were deleted; leaves changed ones and .autoresearch alone', async () => {
+    const repo = makeRepo(['!results.tsv']); // results.tsv not ignored here
     writeFileSync(path.join(repo, 'results.tsv'), 'commit\tval_bpb\n');
     writeFileSync(path.join(repo, 'notes.md'), 'mine\n'); // untracked, the user's
     const snap = await snapshotGitState(repo);
+    // An untracked file that existed before may have a writer of its own (a redirected log): a
+    // change to it is never rewritten. (The loop's results.tsv is ignored, so the guard never sees it.)
     writeFileSync(path.join(repo, 'results.tsv'), 'commit\tval_bpb\nforged\t0.1\n');
     rmSync(path.join(repo, 'notes.md'));
     mkdirSync(path.join(repo, '.autoresearch', 't'), { recursive: true });
     writeFileSync(path.join(repo, '.autoresearch', 't', 'x.jsonl'), '{}\n');
     const undone = await restoreGitState(repo, snap, ['train.py']);
-    expect(undone.sort()).toEqual(['notes.md was reverted: put back as it was before the command', 'results.tsv was changed: put back as it was before the command']);
-    expect(readFileSync(path.join(repo, 'results.tsv'), 'utf8')).toBe('commit\tval_bpb\n');
+    expect(undone.sort()).toEqual(['notes.md was reverted: put back as it was before the command']);
+    expect(readFileSync(path.join(repo, 'results.tsv'), 'utf8')).toBe('commit\tval_bpb\nforged\t0.1\n');
     expect(readFileSync(path.join(repo, 'notes.md'), 'utf8')).toBe('mine\n');
     expect(existsSync(path.join(repo, '.autoresearch', 't', 'x.jsonl'))).toBe(true);
     expect(await restoreGitState(repo, snap, ['train.py'])).toEqual([]);
@@ -255,5 +258,69 @@ describe('bash guards', () => {
     ctl.abort();
     await expect(p).rejects.toThrow();
     expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
+describe('files someone else writes during a turn', () => {
+  /** A real process appending numbered lines to `file` through a shell redirect (`>`, not `>>`), as `nohup … > night.log &` does. */
+  function startWriter(repo: string, file: string): { stop: () => Promise<void> } {
+    const child = spawn('/bin/sh', ['-c', `i=0; while :; do echo "line $i"; i=$((i+1)); sleep 0.01; done > ${file}`], { cwd: repo, stdio: 'ignore', detached: true });
+    return {
+      stop: async () => {
+        process.kill(-child.pid!, 'SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+      },
+    };
+  }
+
+  const linesOf = (abs: string) => readFileSync(abs, 'utf8').split('\n').filter(Boolean);
+
+  async function grown(abs: string, atLeast: number): Promise<void> {
+    while (!existsSync(abs) || linesOf(abs).length < atLeast) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  it('leaves a growing untracked log alone: no NUL bytes, every line present, nothing reported', async () => {
+    const repo = makeRepo();
+    const log = path.join(repo, 'night.log');
+    const writer = startWriter(repo, 'night.log');
+    try {
+      await grown(log, 5);
+      const snap = await snapshotGitState(repo);
+      writeFileSync(path.join(repo, 'train.py'), TRAIN_PY.replace('LR = 0.02', 'LR = 0.03')); // the model's edit
+      const before = linesOf(log).length;
+      await grown(log, before + 10); // the log grows during the turn
+      const undone = await restoreGitState(repo, snap, ['train.py']);
+      expect(undone).toEqual([]);
+      const after = linesOf(log).length;
+      await grown(log, after + 10); // and keeps growing after the guard has run
+    } finally {
+      await writer.stop();
+    }
+    const bytes = readFileSync(log);
+    expect(bytes.includes(0)).toBe(false);
+    const lines = linesOf(log);
+    expect(lines).toEqual(lines.map((_, i) => `line ${i}`));
+  });
+
+  it('puts back a pre-existing untracked file that was deleted, but does not rewrite one that changed', async () => {
+    const repo = makeRepo();
+    writeFileSync(path.join(repo, 'notes.md'), 'mine\n');
+    writeFileSync(path.join(repo, 'scratch.txt'), 'first\n');
+    const snap = await snapshotGitState(repo);
+    rmSync(path.join(repo, 'notes.md'));
+    writeFileSync(path.join(repo, 'scratch.txt'), 'first\nsecond\n');
+    const undone = await restoreGitState(repo, snap, ['train.py']);
+    expect(undone).toEqual(['notes.md was reverted: put back as it was before the command']);
+    expect(readFileSync(path.join(repo, 'notes.md'), 'utf8')).toBe('mine\n');
+    expect(readFileSync(path.join(repo, 'scratch.txt'), 'utf8')).toBe('first\nsecond\n');
+  });
+
+  it('still puts back a dirty tracked file that changed again', async () => {
+    const repo = makeRepo();
+    writeFileSync(path.join(repo, 'prepare.py'), 'DATA = "mine"\n');
+    const snap = await snapshotGitState(repo);
+    writeFileSync(path.join(repo, 'prepare.py'), 'DATA = "hacked"\n');
+    expect(await restoreGitState(repo, snap, ['train.py'])).toEqual(['prepare.py was changed: put back as it was before the command']);
+    expect(readFileSync(path.join(repo, 'prepare.py'), 'utf8')).toBe('DATA = "mine"\n');
   });
 });

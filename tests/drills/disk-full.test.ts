@@ -162,7 +162,9 @@ describe.skipIf(!canMount)('the disk fills up (a real 1 MiB tmpfs)', () => {
     expectWholeRows(file);
 
     // Space is freed; the same command resumes. The experiment whose row could not be written is
-    // logged as interrupted (its measurement is lost, its commit kept under discarded/).
+    // logged as interrupted (its commit kept under discarded/): the measurement could not be kept
+    // in inflight.json either, on the same full disk. (Where only results.tsv refuses the row, the
+    // next start writes the real row: tests/engine/dataloss.test.ts.)
     fs.rmSync(filler);
     const { result, events } = await loop(dir, agent([0.7]), { maxExperiments: 1 });
     expect(result.exitCode).toBe(0);

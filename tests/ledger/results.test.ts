@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appendResult, parseResults, readResultsFile, ResultsWriteError, sanitizeDescription } from '../../src/ledger/results.js';
+import { appendResult, cutTornTail, parseResults, readResultsFile, ResultsWriteError, sanitizeDescription } from '../../src/ledger/results.js';
 import { ZERO_USAGE, type ResultRow } from '../../src/engine/types.js';
 
 const row = (over: Partial<ResultRow> = {}): ResultRow => ({
@@ -47,6 +47,29 @@ describe('results.tsv', () => {
     const rows = readResultsFile(file).rows;
     expect(rows.map((r) => r.commit)).toEqual(['abc1234', 'fff0000']);
     expect(fs.readFileSync(file, 'utf8')).not.toContain('def5678');
+    // The cut bytes are not lost: they are saved beside the ledger.
+    const saved = fs.readdirSync(path.dirname(file)).filter((f) => f.startsWith('results.tsv.torn-'));
+    expect(saved).toHaveLength(1);
+    expect(fs.readFileSync(path.join(path.dirname(file), saved[0]!), 'utf8')).toBe('def5678\t0.99');
+  });
+
+  it('cuts a torn last row off, saving its bytes beside the ledger first; a whole file is left alone', () => {
+    const file = tmpFile();
+    expect(cutTornTail(file)).toBeNull(); // absent
+    appendResult(file, 'val_bpb', row());
+    const whole = fs.readFileSync(file);
+    expect(cutTornTail(file)).toBeNull();
+    fs.appendFileSync(file, 'def5678\t0.99');
+    const torn = cutTornTail(file, new Date('2026-11-26T03:04:05.678Z'));
+    expect(torn).toEqual({ bytes: 12, savedTo: `${file}.torn-2026-11-26T03-04-05-678Z` });
+    expect(fs.readFileSync(torn!.savedTo, 'utf8')).toBe('def5678\t0.99');
+    expect(fs.readFileSync(file).equals(whole)).toBe(true);
+    // A second cut at the same moment does not overwrite the first one's bytes.
+    fs.appendFileSync(file, 'again');
+    const second = cutTornTail(file, new Date('2026-11-26T03:04:05.678Z'));
+    expect(second?.savedTo).not.toBe(torn!.savedTo);
+    expect(fs.readFileSync(torn!.savedTo, 'utf8')).toBe('def5678\t0.99');
+    expect(fs.readFileSync(second!.savedTo, 'utf8')).toBe('again');
   });
 
   it('skips malformed lines and reads Karpathy-style five-column files', () => {
