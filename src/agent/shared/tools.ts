@@ -1,9 +1,9 @@
-// The tools offered to the model and how each call is carried out: Anthropic's own bash and text
-// editor tools (which Claude models are trained on) plus `submit_experiment`, which ends the edit
-// phase. Every bash command is followed by the git guard, which undoes anything outside the rules
-// and tells the model what it undid.
+// The tools offered to the model and how each call is carried out: bash, the text editor (the
+// input shapes of Anthropic's own tools, which every provider's definitions copy) and
+// `submit_experiment`, which ends the edit phase. Each provider declares them in its wire format
+// (claude/tools.ts, openai/tools.ts); this file runs them. Every bash command is followed by the
+// git guard, which undoes anything outside the rules and tells the model what it undid.
 
-import type { Tool, ToolBash20250124, ToolTextEditor20250728 } from '@anthropic-ai/sdk/resources/messages';
 import { restoreGitState, snapshotGitState } from '../../git/guard.js';
 import { runBash, unrunnableCommand } from './bash.js';
 import { runEditor, type EditorInput } from './editor.js';
@@ -15,32 +15,10 @@ export const SUBMIT_TOOL = 'submit_experiment';
 
 export const DESCRIPTION_MAX = 200;
 
-/** The tool list. The last tool carries a cache breakpoint, so the whole list is cached once. */
-export type AgentTool = Tool | ToolBash20250124 | ToolTextEditor20250728;
-
-export function toolDefinitions(): AgentTool[] {
-  return [
-    { type: 'bash_20250124', name: BASH_TOOL },
-    { type: 'text_editor_20250728', name: EDITOR_TOOL },
-    {
-      name: SUBMIT_TOOL,
-      description:
-        'Submit the one change you made for this experiment. Call it once, after your edit is in place; the program then commits the change, runs the training, measures the objective and keeps or discards it. Nothing after this call is executed.',
-      input_schema: {
-        type: 'object',
-        properties: {
-          description: {
-            type: 'string',
-            description: `One line, at most ${DESCRIPTION_MAX} characters: what you changed and why (e.g. "raise matrix LR 0.02 -> 0.04: loss was still falling fast at the end").`,
-          },
-        },
-        required: ['description'],
-      },
-      // The tools never change: cache them for an hour, like the system prompt.
-      cache_control: { type: 'ephemeral', ttl: '1h' },
-    },
-  ];
-}
+/** What submit_experiment's description asks for, in every provider's definition. */
+export const SUBMIT_DESCRIPTION =
+  'Submit the one change you made for this experiment. Call it once, after your edit is in place; the program then commits the change, runs the training, measures the objective and keeps or discards it. Nothing after this call is executed.';
+export const SUBMIT_DESCRIPTION_FIELD = `One line, at most ${DESCRIPTION_MAX} characters: what you changed and why (e.g. "raise matrix LR 0.02 -> 0.04: loss was still falling fast at the end").`;
 
 /** A description fit for one results.tsv cell: one line, no tabs or control characters, bounded. */
 export function sanitizeDescription(raw: unknown): string {
