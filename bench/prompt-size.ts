@@ -24,8 +24,9 @@ import type { MessageParam, ToolResultBlockParam } from '@anthropic-ai/sdk/resou
 import { ClaudeAgent } from '../src/agent/claude/agent.js';
 import { DEFAULT_MODEL } from '../src/agent/claude/model.js';
 import { costOfCall } from '../src/agent/claude/pricing.js';
-import { buildUserPrompt } from '../src/agent/claude/prompt.js';
-import { toolDefinitions, ToolRunner } from '../src/agent/claude/tools.js';
+import { buildUserPrompt } from '../src/agent/shared/prompt.js';
+import { toolDefinitions } from '../src/agent/claude/tools.js';
+import { ToolRunner } from '../src/agent/shared/tools.js';
 import { ZERO_USAGE, type ExperimentContext, type ResultRow } from '../src/engine/types.js';
 import { firstUserText, say, startFakeApi, turn, useTool, type AssistantTurn, type MessagesRequest } from '../src/fakeapi/index.js';
 import { estimateTokens, toWireBlocks } from '../src/fakeapi/wire.js';

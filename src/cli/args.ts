@@ -22,7 +22,13 @@ export interface RunArgs {
   model: string | null;
   maxTurns: number;
   apiPatienceSec: number;
+  provider: Provider;
+  baseUrl: string | null; // --base-url; null: the provider's environment variable or default
+  priceIn: number | null; // USD per million input tokens (--provider openai)
+  priceOut: number | null; // USD per million output tokens (--provider openai)
 }
+
+export type Provider = 'anthropic' | 'openai';
 
 export const DEFAULTS = {
   runCmd: ENGINE_DEFAULTS.runCmd,
@@ -67,7 +73,16 @@ Options:
   --editable <a,b>         files the model may change; anything else is put back  [${DEFAULTS.editable.join(',')}]
   --fix-attempts <n>       times the model may fix a crashed run within the same experiment  [${DEFAULTS.fixAttempts}]
   --program <file>         research protocol given to the model as its instructions  [${DEFAULTS.program}]
-  --model <id>             Claude model (also AUTORESEARCH_MODEL)
+  --model <id>             model id (also AUTORESEARCH_MODEL); Claude's default: claude-sonnet-5-5;
+                           required with --provider openai
+  --provider <name>        anthropic (Claude, the default) or openai (any OpenAI-compatible
+                           endpoint: vLLM, Ollama, OpenRouter, OpenAI)  [anthropic]
+  --base-url <url>         API endpoint, e.g. http://localhost:11434/v1 for Ollama (also
+                           OPENAI_BASE_URL / ANTHROPIC_BASE_URL)
+  --price-in <usd>         --provider openai: USD per million input tokens, for --max-cost and
+                           the cost column (known OpenAI models are priced from a built-in table;
+                           a localhost endpoint costs $0)
+  --price-out <usd>        --provider openai: USD per million output tokens
   --max-turns <n>          tool calls allowed per experiment before it is skipped  [${DEFAULTS.maxTurns}]
   --api-patience <dur>     how long to keep retrying an unreachable/overloaded API before
                            stopping (resumable), e.g. 3600, 90m, 1h  [1h]
@@ -77,8 +92,12 @@ Options:
   -v, --version            show the version
 
 Environment:
-  ANTHROPIC_API_KEY        required for real runs (never passed to training or to the model's shell)
+  ANTHROPIC_API_KEY        required for real runs with Claude (never passed to training or to the
+                           model's shell; neither is OPENAI_API_KEY)
   ANTHROPIC_BASE_URL       API endpoint (optional)
+  OPENAI_API_KEY           required with --provider openai; a local server that needs no key
+                           (Ollama, vLLM) works with any placeholder, e.g. OPENAI_API_KEY=none
+  OPENAI_BASE_URL          endpoint for --provider openai  [https://api.openai.com/v1]
   AUTORESEARCH_MODEL       default for --model
 
 Files (in the repository root): results.tsv (one row per experiment, git-ignored), run.log (the
@@ -154,6 +173,10 @@ export function parseRunArgs(argv: string[]): ParseResult {
         model: { type: 'string' },
         'max-turns': { type: 'string' },
         'api-patience': { type: 'string' },
+        provider: { type: 'string' },
+        'base-url': { type: 'string' },
+        'price-in': { type: 'string' },
+        'price-out': { type: 'string' },
         tui: { type: 'boolean' },
         'no-tui': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -211,6 +234,26 @@ export function parseRunArgs(argv: string[]): ParseResult {
   if (runCmd.trim() === '') errors.push('--run-cmd must not be empty');
   if (v.tui && v['no-tui']) errors.push('--tui and --no-tui contradict each other');
 
+  const provider = v.provider ?? 'anthropic';
+  if (provider !== 'anthropic' && provider !== 'openai') errors.push(`--provider must be anthropic or openai, got "${provider}"`);
+  const baseUrl = v['base-url'] ?? null;
+  if (baseUrl !== null && !/^https?:\/\/[^\s/]+/i.test(baseUrl)) errors.push(`--base-url must be an http(s) URL such as http://localhost:11434/v1, got "${baseUrl}"`);
+  const price = (name: string, raw: string | undefined): number | null => {
+    if (raw === undefined) return null;
+    const n = Number(raw.replace(/^\$/, ''));
+    if (raw.trim() === '' || !Number.isFinite(n) || n < 0) {
+      errors.push(`${name} must be a price in US dollars per million tokens (0 or more), got "${raw}"`);
+      return null;
+    }
+    return n;
+  };
+  const priceIn = price('--price-in', v['price-in']);
+  const priceOut = price('--price-out', v['price-out']);
+  if ((v['price-in'] === undefined) !== (v['price-out'] === undefined)) errors.push('--price-in and --price-out go together: give both (USD per million input and output tokens)');
+  if (provider === 'anthropic' && (v['price-in'] !== undefined || v['price-out'] !== undefined)) {
+    errors.push("--price-in/--price-out apply to --provider openai; Claude's prices come from the built-in table");
+  }
+
   if (errors.length > 0) return { kind: 'error', message: `${errors.join('\n')}\nSee autoresearch --help.` };
   return {
     kind: 'run',
@@ -230,6 +273,10 @@ export function parseRunArgs(argv: string[]): ParseResult {
       model: v.model ?? null,
       maxTurns: maxTurns ?? DEFAULTS.maxTurns,
       apiPatienceSec,
+      provider: provider as Provider,
+      baseUrl,
+      priceIn,
+      priceOut,
     },
   };
 }

@@ -1,8 +1,11 @@
-// `autoresearch --tag <tag>`: wire the engine to the Claude agent and the dashboard, and turn
-// signals into the engine's stop requests.
+// `autoresearch --tag <tag>`: wire the engine to the agent of --provider (Claude by default, or an
+// OpenAI-compatible endpoint) and the dashboard, and turn signals into the engine's stop requests.
 
 import { ClaudeAgent } from '../agent/claude/agent.js';
 import { checkApiKey, resolveModel } from '../agent/claude/model.js';
+import { OpenAiAgent } from '../agent/openai/agent.js';
+import { checkOpenAiKey, MISSING_MODEL, resolveBaseUrl, resolveOpenAiModel } from '../agent/openai/model.js';
+import { resolveOpenAiPrice } from '../agent/openai/pricing.js';
 import { makeEngineConfig } from '../engine/config.js';
 import { runLoop, UsageError } from '../engine/loop.js';
 import type { Agent, EngineConfig } from '../engine/types.js';
@@ -92,7 +95,33 @@ export async function runWithUi(config: EngineConfig, agent: Agent, io: Io, opts
   }
 }
 
+/** The --provider openai agent, or the message (exit 2) that says what is missing. Nothing is touched before it. */
+export function openAiAgent(args: RunArgs, env: NodeJS.ProcessEnv): { agent: OpenAiAgent; warning: string | null } | { error: string } {
+  const keyProblem = checkOpenAiKey(env);
+  if (keyProblem) return { error: keyProblem };
+  const model = resolveOpenAiModel(args.model ?? undefined, env);
+  if (model === null) return { error: MISSING_MODEL };
+  const baseURL = resolveBaseUrl(args.baseUrl, env);
+  const { price, source } = resolveOpenAiPrice(model, baseURL, { priceIn: args.priceIn, priceOut: args.priceOut });
+  const unpriced = `no price is known for model "${model}" at ${baseURL}`;
+  if (source === 'unknown' && args.maxCostUsd !== null) {
+    return { error: `--max-cost needs a price, and ${unpriced}. Give --price-in and --price-out (US dollars per million input and output tokens). Nothing was changed in the repository.` };
+  }
+  const agent = new OpenAiAgent({ apiKey: env['OPENAI_API_KEY'], baseURL, model, price, maxTurns: args.maxTurns, apiPatienceMs: args.apiPatienceSec * 1000 });
+  const warning = source === 'unknown' ? `${unpriced}, so costs show as $0; pass --price-in and --price-out to count them.` : null;
+  return { agent, warning };
+}
+
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
+  if (args.provider === 'openai') {
+    const made = openAiAgent(args, io.env);
+    if ('error' in made) {
+      io.stderr.write(`autoresearch: ${made.error}\n`);
+      return 2;
+    }
+    if (made.warning) io.stderr.write(`autoresearch: ${made.warning}\n`);
+    return runWithUi(engineConfig(args, io.cwd), made.agent, io, { tui: args.tui });
+  }
   const keyProblem = checkApiKey(io.env);
   if (keyProblem) {
     io.stderr.write(`autoresearch: ${keyProblem}\n`);
@@ -102,6 +131,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     model: resolveModel(args.model ?? undefined, io.env),
     maxTurns: args.maxTurns,
     apiPatienceMs: args.apiPatienceSec * 1000,
+    ...(args.baseUrl !== null ? { baseURL: args.baseUrl } : {}),
   });
   return runWithUi(engineConfig(args, io.cwd), agent, io, { tui: args.tui });
 }

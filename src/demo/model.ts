@@ -3,7 +3,7 @@
 // from what the view returned, as a model would), and submits a one-line description. The plan is
 // chosen so that the toy trainer gives keeps, discards and an out-of-memory crash.
 
-import { EDITOR_TOOL, SUBMIT_TOOL } from '../agent/claude/tools.js';
+import { EDITOR_TOOL, SUBMIT_TOOL } from '../agent/shared/tools.js';
 import { say, turn, useTool, type AssistantTurn, type MessagesRequest, type Script } from '../fakeapi/index.js';
 
 export interface DemoExperiment {

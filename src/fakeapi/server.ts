@@ -72,11 +72,11 @@ export const useTool = (name: string, input: unknown, id?: string): ScriptedBloc
 export const turn = (...content: ScriptedBlock[]): AssistantTurn => ({ kind: 'turn', content });
 export const fault = (f: Fault): Fault => f;
 
-function isFault(r: Reply): r is Fault {
+export function isFault(r: Reply): r is Fault {
   return r.kind !== undefined && r.kind !== 'turn';
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -85,7 +85,7 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function flatHeaders(req: IncomingMessage): Record<string, string> {
+export function flatHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   return out;

@@ -152,9 +152,14 @@ export function messageText(content: unknown): string {
     .join('\n');
 }
 
-/** The text of a request's first user message: where a scripted model reads which experiment it is in. */
+/**
+ * The text of a request's first user message: where a scripted model reads which experiment it is
+ * in. The first message whose role is user, so a Chat Completions request (system message first)
+ * reads the same as a Messages one.
+ */
 export function firstUserText(body: { messages?: unknown }): string {
-  const first = Array.isArray(body.messages) ? (body.messages[0] as { content?: unknown } | undefined) : undefined;
+  const messages = Array.isArray(body.messages) ? (body.messages as Array<{ role?: unknown; content?: unknown } | null>) : [];
+  const first = messages.find((m) => m?.role === 'user');
   return messageText(first?.content);
 }
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClaudeAgent } from '../../src/agent/claude/agent.js';
 import { costOfCall } from '../../src/agent/claude/pricing.js';
-import { NUDGE } from '../../src/agent/claude/prompt.js';
+import { NUDGE } from '../../src/agent/shared/prompt.js';
 import { firstUserText, messageText, say, startFakeApi, turn, useTool, type AssistantTurn, type FakeApi, type MessagesRequest, type Reply } from '../../src/fakeapi/index.js';
 import { cleanupRepos, collect, context, FAKE_KEY, makeRepo, TRAIN_PY } from './helpers.js';
 

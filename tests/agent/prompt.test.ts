@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClaudeAgent } from '../../src/agent/claude/agent.js';
-import { buildUserPrompt, summarizeOlder } from '../../src/agent/claude/prompt.js';
+import { buildUserPrompt, summarizeOlder } from '../../src/agent/shared/prompt.js';
 import type { ExperimentContext } from '../../src/engine/types.js';
 import { firstUserText, say, startFakeApi, turn, type FakeApi, type MessagesRequest } from '../../src/fakeapi/index.js';
 import { cleanupRepos, context, FAKE_KEY, makeRepo, row } from './helpers.js';

@@ -4,13 +4,15 @@
 import { APIConnectionError, APIError, APIUserAbortError, AnthropicError } from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
 import { FatalAgentError } from '../../src/engine/types.js';
-import { COMMAND_MAX_BYTES, isSecretEnvName, OutputCap, shellEnv, unrunnableCommand } from '../../src/agent/claude/bash.js';
+import { COMMAND_MAX_BYTES, isSecretEnvName, OutputCap, shellEnv, unrunnableCommand } from '../../src/agent/shared/bash.js';
 import { checkApiKey, DEFAULT_MODEL, resolveModel } from '../../src/agent/claude/model.js';
-import { judgePath } from '../../src/agent/claude/paths.js';
+import { judgePath } from '../../src/agent/shared/paths.js';
 import { costOfCall, PRICES, priceFor } from '../../src/agent/claude/pricing.js';
-import { backoffDelay, classifyError, retryAfterMs, StreamStalledError, withRetry, type BackoffPolicy } from '../../src/agent/claude/retry.js';
-import { sanitizeDescription, toolDefinitions } from '../../src/agent/claude/tools.js';
-import { transcriptPath } from '../../src/agent/claude/transcript.js';
+import { anthropicErrors, classifyError } from '../../src/agent/claude/errors.js';
+import { backoffDelay, retryAfterMs, StreamStalledError, withRetry, type BackoffPolicy } from '../../src/agent/shared/retry.js';
+import { toolDefinitions } from '../../src/agent/claude/tools.js';
+import { sanitizeDescription } from '../../src/agent/shared/tools.js';
+import { transcriptPath } from '../../src/agent/shared/transcript.js';
 import { parseStatusV2 } from '../../src/git/guard.js';
 
 function apiError(status: number | undefined, type: string, headers: Record<string, string> = {}): APIError {
@@ -108,7 +110,7 @@ describe('retry policy', () => {
       async () => {
         throw err;
       },
-      'm',
+      anthropicErrors('m'),
       { baseMs: 1000, maxMs: 10_000, patienceMs: 30_000 },
       {
         signal: new AbortController().signal,

@@ -9,7 +9,7 @@ describe('parseRunArgs', () => {
       args: {
         tag: 'rope-scaling', maxExperiments: null, maxHours: null, maxCostUsd: null, runCmd: 'uv run train.py', timeoutSec: 600,
         metric: 'val_bpb', direction: 'min', editable: ['train.py'], fixAttempts: 1, program: 'program.md', tui: null,
-        model: null, maxTurns: 30, apiPatienceSec: 3600,
+        model: null, maxTurns: 30, apiPatienceSec: 3600, provider: 'anthropic', baseUrl: null, priceIn: null, priceOut: null,
       },
     });
   });
@@ -24,6 +24,22 @@ describe('parseRunArgs', () => {
       tag: 'x', maxExperiments: 5, maxHours: 0.5, maxCostUsd: 3, runCmd: 'python3 t.py', timeoutSec: 90, metric: 'acc', direction: 'max',
       editable: ['train.py', 'model.py'], fixAttempts: 0, program: 'p.md', tui: false, model: 'claude-x', maxTurns: 7, apiPatienceSec: 5400,
     });
+  });
+
+  it('reads --provider openai with --base-url and --price-in/--price-out, and refuses what cannot work', () => {
+    const r = parseRunArgs(['--tag', 'x', '--provider', 'openai', '--model', 'qwen2.5-coder', '--base-url', 'http://localhost:11434/v1', '--price-in', '0.5', '--price-out', '$1.5']);
+    expect(r.kind === 'run' && r.args).toMatchObject({ provider: 'openai', model: 'qwen2.5-coder', baseUrl: 'http://localhost:11434/v1', priceIn: 0.5, priceOut: 1.5 });
+    expect(parseRunArgs(['--tag', 'x', '--provider', 'openai', '--price-in', '0', '--price-out', '0'])).toMatchObject({ kind: 'run', args: { priceIn: 0, priceOut: 0 } });
+    const msg = (argv: string[]) => {
+      const p = parseRunArgs(['--tag', 'x', ...argv]);
+      return p.kind === 'error' ? p.message : `no error: ${p.kind}`;
+    };
+    expect(msg(['--provider', 'gemini'])).toMatch(/--provider must be anthropic or openai, got "gemini"/);
+    expect(msg(['--provider', 'openai', '--base-url', 'localhost:11434'])).toMatch(/--base-url must be an http\(s\) URL/);
+    expect(msg(['--provider', 'openai', '--price-in', '1'])).toMatch(/--price-in and --price-out go together/);
+    expect(msg(['--provider', 'openai', '--price-in', 'cheap', '--price-out', '1'])).toMatch(/--price-in must be a price in US dollars per million tokens/);
+    expect(msg(['--price-in', '1', '--price-out', '2'])).toMatch(/apply to --provider openai/);
+    expect(RUN_HELP).toMatch(/--provider <name>[\s\S]*--base-url <url>[\s\S]*--price-in <usd>[\s\S]*--price-out <usd>[\s\S]*OPENAI_API_KEY[\s\S]*any placeholder/);
   });
 
   it('reports bad flags clearly', () => {

@@ -1,21 +1,20 @@
-// The Claude agent: one short, self-contained conversation per experiment. The program's protocol
-// (program.md) is the cached system prompt, the first user message is rebuilt from the engine's
-// state every time, and the model works with bash and the text editor until it calls
-// submit_experiment. The agent never commits: it leaves the change in the working tree.
+// The Claude agent: one short, self-contained conversation per experiment (shared/conversation.ts)
+// in the Messages API's wire format. The program's protocol (program.md) is the cached system
+// prompt, the first user message is rebuilt from the engine's state every time, and the model
+// works with bash and the text editor until it calls submit_experiment. The agent never commits:
+// it leaves the change in the working tree.
 
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import Anthropic, { AnthropicError, APIError } from '@anthropic-ai/sdk';
 import type { ContentBlock, ContentBlockParam, Message, MessageParam, ToolResultBlockParam } from '@anthropic-ai/sdk/resources/messages';
-import { simpleGit } from 'simple-git';
-import { addUsage, FatalAgentError, ZERO_USAGE, type Agent, type AgentActivity, type ExperimentContext, type Proposal, type Usage } from '../../engine/types.js';
+import { FatalAgentError, type Agent, type AgentActivity, type ExperimentContext, type Proposal } from '../../engine/types.js';
+import { converse, type ReplyEnd, type Wire } from '../shared/conversation.js';
+import { DEFAULT_BACKOFF, withRetry, type BackoffPolicy } from '../shared/retry.js';
+import { withIdleWatchdog } from '../shared/stream.js';
+import type { Transcript } from '../shared/transcript.js';
+import { anthropicErrors } from './errors.js';
 import { checkApiKey } from './model.js';
 import { usageOfCall } from './pricing.js';
-import { buildUserPrompt, NUDGE } from './prompt.js';
-import { DEFAULT_BACKOFF, StreamStalledError, withRetry, type BackoffPolicy } from './retry.js';
-import { sanitizeDescription, SUBMIT_TOOL, summarizeToolCall, toolDefinitions, ToolRunner, type AgentTool } from './tools.js';
-import { Transcript, transcriptPath } from './transcript.js';
+import { toolDefinitions, type AgentTool } from './tools.js';
 
 export interface ClaudeAgentOptions {
   apiKey?: string; // default: ANTHROPIC_API_KEY, as the SDK reads it
@@ -54,14 +53,6 @@ function toParam(block: ContentBlock): ContentBlockParam {
   }
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-function skipped(reason: string, usage: Usage): Proposal {
-  return { kind: 'skipped', reason, usage };
-}
-
 export class ClaudeAgent implements Agent {
   readonly name: string;
   private readonly client: Anthropic;
@@ -97,164 +88,68 @@ export class ClaudeAgent implements Agent {
   /** Replace the API key wherever it might appear in text we keep or show. */
   private readonly redact = (text: string): string => (this.secret.length >= 8 && text.includes(this.secret) ? text.split(this.secret).join('[REDACTED]') : text);
 
-  async propose(ctx: ExperimentContext, signal: AbortSignal, onActivity: (a: AgentActivity) => void): Promise<Proposal> {
-    const emit = (a: AgentActivity): void => {
-      try {
-        onActivity(a);
-      } catch {
-        // The dashboard's troubles are not the experiment's.
-      }
-    };
-    const transcript = new Transcript(transcriptPath(ctx.repoDir, ctx.tag, ctx.experiment, ctx.fix?.attempt), this.redact);
-    const runner = new ToolRunner({ repoDir: ctx.repoDir, editable: ctx.editable, bashTimeoutMs: this.bashTimeoutMs, redact: this.redact });
+  propose(ctx: ExperimentContext, signal: AbortSignal, onActivity: (a: AgentActivity) => void): Promise<Proposal> {
+    return converse(ctx, { model: this.model, maxTurns: this.maxTurns, bashTimeoutMs: this.bashTimeoutMs, redact: this.redact, open: (system, first) => this.open(system, first) }, signal, onActivity);
+  }
+
+  /** The conversation in the Messages API's format. */
+  private open(systemText: string, first: string): Wire {
     // A 1-hour TTL: between two experiments lies a training run of about five minutes, which a
     // 5-minute cache entry would not survive.
-    const system = [{ type: 'text' as const, text: ctx.programText.trim() === '' ? 'You are an ML research assistant.' : ctx.programText, cache_control: { type: 'ephemeral' as const, ttl: '1h' as const } }];
-    const first = buildUserPrompt(ctx, { maxTurns: this.maxTurns });
+    const system: SystemBlocks = [{ type: 'text', text: systemText, cache_control: { type: 'ephemeral', ttl: '1h' } }];
     const messages: MessageParam[] = [{ role: 'user', content: [{ type: 'text', text: first }] }];
-    const before = await readEditable(ctx.repoDir, ctx.editable);
-    let usage: Usage = ZERO_USAGE;
-    let toolCalls = 0;
-    let nudged = false;
-
-    transcript.write({
-      type: 'start',
-      experiment: ctx.experiment,
-      fixAttempt: ctx.fix?.attempt ?? null,
-      model: this.model,
-      maxTurns: this.maxTurns,
-      editable: ctx.editable,
-      system: { chars: ctx.programText.length, sha256: sha256(ctx.programText) },
-    });
-    transcript.write({ type: 'message', role: 'user', content: first });
-    const finish = (p: Proposal): Proposal => {
-      transcript.write({ type: 'end', proposal: p });
-      return p;
-    };
-
-    try {
-      for (;;) {
+    return {
+      reply: async (signal, emit, transcript) => {
         const response = await this.call(messages, system, signal, emit, transcript);
-        usage = addUsage(
-          usage,
-          usageOfCall(this.model, {
-            inputTokens: response.usage.input_tokens,
-            outputTokens: response.usage.output_tokens,
-            cacheReadTokens: response.usage.cache_read_input_tokens ?? 0,
-            cacheWriteTokens: response.usage.cache_creation_input_tokens ?? 0,
-            cacheWrite1hTokens: response.usage.cache_creation?.ephemeral_1h_input_tokens ?? 0,
-          }),
-        );
-        emit({ kind: 'usage', usage });
         const content = response.content.map(toParam);
         messages.push({ role: 'assistant', content });
         transcript.write({ type: 'message', role: 'assistant', id: response.id, content, stop_reason: response.stop_reason, usage: response.usage });
-
-        if (response.stop_reason === 'pause_turn') continue; // the API asks us to send the turn back as is
-        if (response.stop_reason === 'refusal') return finish(skipped('the model declined to make a change (refusal)', usage));
-        if (response.stop_reason === 'model_context_window_exceeded') return finish(skipped('the conversation outgrew the model context window', usage));
-
-        const uses = response.content.filter((b): b is Extract<ContentBlock, { type: 'tool_use' }> => b.type === 'tool_use');
-        if (uses.length === 0) {
-          if (nudged) return finish(skipped('the model ended its turn without calling submit_experiment, even after a reminder', usage));
-          nudged = true;
-          messages.push({ role: 'user', content: NUDGE });
-          transcript.write({ type: 'message', role: 'user', content: NUDGE });
-          continue;
-        }
-
-        const results: ToolResultBlockParam[] = [];
-        let submitted: string | null = null;
-        for (const use of uses) {
-          signal.throwIfAborted();
-          const summary = summarizeToolCall(use.name, use.input);
-          if (use.name === SUBMIT_TOOL) {
-            emit({ kind: 'tool', name: use.name, summary });
-            const description = sanitizeDescription((use.input as { description?: unknown } | null)?.description);
-            if (description === '') {
-              const text = 'Error: description must be a non-empty, one-line account of what you changed and why.';
-              results.push({ type: 'tool_result', tool_use_id: use.id, content: text, is_error: true });
-              emit({ kind: 'tool-result', name: use.name, isError: true, summary: 'empty description' });
-              continue;
-            }
-            submitted = description;
-            results.push({ type: 'tool_result', tool_use_id: use.id, content: 'Submitted.' });
-            break;
-          }
-          if (toolCalls >= this.maxTurns) {
-            if (results.length > 0) transcript.write({ type: 'message', role: 'user', content: results });
-            return finish(skipped(`the model used all ${this.maxTurns} tool calls without submitting (--max-turns)`, usage));
-          }
-          toolCalls++;
-          emit({ kind: 'tool', name: use.name, summary });
-          const cutOff = response.stop_reason === 'max_tokens' && use === uses[uses.length - 1];
-          const run = cutOff
-            ? { text: 'Error: your reply hit max_tokens while writing this tool call, so its input may be incomplete; it was not run. Make smaller edits.', isError: true, undone: [] }
-            : await runner.run(use.name, use.input, signal);
-          results.push({ type: 'tool_result', tool_use_id: use.id, content: run.text, ...(run.isError ? { is_error: true } : {}) });
-          emit({ kind: 'tool-result', name: use.name, isError: run.isError, summary: firstLine(run.undone.length ? `undone: ${run.undone.join('; ')}` : run.text) });
-        }
-
-        if (submitted !== null) {
-          transcript.write({ type: 'message', role: 'user', content: results });
-          const verdict = await checkChange(ctx.repoDir, ctx.editable, before);
-          if (verdict !== null) return finish(skipped(verdict, usage));
-          return finish({ kind: 'submitted', description: submitted, usage });
-        }
-        messages.push({ role: 'user', content: results });
-        transcript.write({ type: 'message', role: 'user', content: results });
-      }
-    } catch (err) {
-      transcript.write({ type: 'error', error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), aborted: signal.aborted });
-      throw err;
-    }
+        const usage = usageOfCall(this.model, {
+          inputTokens: response.usage.input_tokens,
+          outputTokens: response.usage.output_tokens,
+          cacheReadTokens: response.usage.cache_read_input_tokens ?? 0,
+          cacheWriteTokens: response.usage.cache_creation_input_tokens ?? 0,
+          cacheWrite1hTokens: response.usage.cache_creation?.ephemeral_1h_input_tokens ?? 0,
+        });
+        const toolCalls = response.content.filter((b): b is Extract<ContentBlock, { type: 'tool_use' }> => b.type === 'tool_use').map((b) => ({ id: b.id, name: b.name, input: b.input }));
+        return { toolCalls, end: replyEnd(response.stop_reason, toolCalls.length > 0), usage };
+      },
+      answer: (results) => {
+        const content: ToolResultBlockParam[] = results.map((r) => ({ type: 'tool_result', tool_use_id: r.id, content: r.text, ...(r.isError ? { is_error: true } : {}) }));
+        messages.push({ role: 'user', content });
+        return { role: 'user', content };
+      },
+      say: (text) => {
+        messages.push({ role: 'user', content: text });
+      },
+    };
   }
 
   /** One model response, streamed, retried through outages. */
-  private call(
-    messages: MessageParam[],
-    system: Array<{ type: 'text'; text: string; cache_control: { type: 'ephemeral'; ttl: '1h' } }>,
-    signal: AbortSignal,
-    emit: (a: AgentActivity) => void,
-    transcript: Transcript,
-  ): Promise<Message> {
+  private call(messages: MessageParam[], system: SystemBlocks, signal: AbortSignal, emit: (a: AgentActivity) => void, transcript: Transcript): Promise<Message> {
     return withRetry(
-      async () => {
-        const controller = new AbortController();
-        const onAbort = (): void => controller.abort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        let stalled = false;
-        let timer: NodeJS.Timeout | undefined;
-        const arm = (): void => {
-          clearTimeout(timer);
-          timer = setTimeout(() => {
-            stalled = true;
-            controller.abort();
-          }, this.idleMs);
-        };
-        arm();
-        let started: { readonly response: Response | null | undefined } | undefined; // the stream, for the catch below
-        try {
-          const stream = this.client.messages.stream(
-            { model: this.model, max_tokens: this.maxTokens, system, tools: this.tools, messages: withMovingBreakpoint(messages) },
-            { signal: controller.signal },
-          );
-          started = stream;
-          stream.on('connect', arm);
-          stream.on('streamEvent', arm);
-          stream.on('text', (delta) => emit({ kind: 'text', text: delta }));
-          // Newer models return their words between tool calls as thinking; show them too.
-          stream.on('thinking', (delta) => emit({ kind: 'text', text: delta }));
-          return await stream.finalMessage();
-        } catch (err) {
-          if (stalled && !signal.aborted) throw new StreamStalledError(`no data from the API for ${this.idleMs / 1000} s`);
-          throw explainNotAStream(err, started?.response);
-        } finally {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-        }
+      () => {
+        let started: { readonly response: Response | null | undefined } | undefined; // the stream, for explainNotAStream
+        return withIdleWatchdog(
+          this.idleMs,
+          signal,
+          async (streamSignal, arm) => {
+            const stream = this.client.messages.stream(
+              { model: this.model, max_tokens: this.maxTokens, system, tools: this.tools, messages: withMovingBreakpoint(messages) },
+              { signal: streamSignal },
+            );
+            started = stream;
+            stream.on('connect', arm);
+            stream.on('streamEvent', arm);
+            stream.on('text', (delta) => emit({ kind: 'text', text: delta }));
+            // Newer models return their words between tool calls as thinking; show them too.
+            stream.on('thinking', (delta) => emit({ kind: 'text', text: delta }));
+            return await stream.finalMessage();
+          },
+          (err) => explainNotAStream(err, started?.response),
+        );
       },
-      this.model,
+      anthropicErrors(this.model),
       this.policy,
       {
         signal,
@@ -264,6 +159,24 @@ export class ClaudeAgent implements Agent {
         },
       },
     );
+  }
+}
+
+type SystemBlocks = Array<{ type: 'text'; text: string; cache_control: { type: 'ephemeral'; ttl: '1h' } }>;
+
+/** The Messages API's stop_reason in the conversation's terms. */
+function replyEnd(stop: Message['stop_reason'], calledTools: boolean): ReplyEnd {
+  switch (stop) {
+    case 'pause_turn':
+      return 'pause';
+    case 'refusal':
+      return 'refusal';
+    case 'model_context_window_exceeded':
+      return 'context_full';
+    case 'max_tokens':
+      return 'max_tokens';
+    default:
+      return calledTools ? 'tool_use' : 'end_turn';
   }
 }
 
@@ -293,35 +206,4 @@ function explainNotAStream(err: unknown, response: Response | null | undefined):
   const type = response.headers.get('content-type') ?? 'no content-type';
   if (type.includes('text/event-stream')) return err;
   return new AnthropicError(`${err.message}: got ${type} (HTTP ${response.status}) instead of an event stream`);
-}
-
-function firstLine(text: string): string {
-  const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
-  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
-}
-
-/** The editable files' bytes (null when absent), to tell whether the model changed anything. */
-async function readEditable(repoDir: string, editable: readonly string[]): Promise<Map<string, Buffer | null>> {
-  const out = new Map<string, Buffer | null>();
-  for (const rel of editable) {
-    try {
-      out.set(rel, await readFile(path.join(repoDir, rel)));
-    } catch {
-      out.set(rel, null);
-    }
-  }
-  return out;
-}
-
-/** Null when the submission holds a change worth committing, else why it is skipped. */
-async function checkChange(repoDir: string, editable: readonly string[], before: Map<string, Buffer | null>): Promise<string | null> {
-  const now = await readEditable(repoDir, editable);
-  const touched = [...now].some(([rel, data]) => {
-    const was = before.get(rel) ?? null;
-    return data === null || was === null ? data !== was : !data.equals(was);
-  });
-  if (!touched) return `the model submitted without changing any editable file (${editable.join(', ')})`;
-  const status = await simpleGit({ baseDir: repoDir }).raw(['--literal-pathspecs', 'status', '--porcelain', '-z', '--untracked-files=all', '--', ...editable]);
-  if (status.trim() === '') return 'the model submitted a change that leaves the editable files exactly as committed (nothing to commit)';
-  return null;
 }

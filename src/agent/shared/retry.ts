@@ -1,10 +1,10 @@
 // Surviving a night of API weather. A call that fails for a passing reason (429, 5xx, 529,
 // a dropped or stalled connection) is retried with exponential backoff and jitter, honouring
 // retry-after, for up to `patienceMs`; one that can never succeed (bad key, bad request) stops the
-// run at once with a message a user can act on. The SDK's own retries are off (maxRetries: 0), so
-// this is the only policy. Classification and delays are pure; `withRetry` adds the clock.
+// run at once with a message a user can act on. The SDKs' own retries are off (maxRetries: 0), so
+// this is the only policy. Which errors pass is each provider's to say (an ErrorClassifier, e.g.
+// claude/errors.ts); delays are pure; `withRetry` adds the clock.
 
-import { APIError, APIConnectionError, APIUserAbortError, AnthropicError } from '@anthropic-ai/sdk';
 import { FatalAgentError } from '../../engine/types.js';
 
 export type ErrorVerdict =
@@ -18,8 +18,11 @@ export class StreamStalledError extends Error {
   override name = 'StreamStalledError';
 }
 
-const RETRYABLE_TYPES = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error']);
-const AUTH_TYPES = new Set(['authentication_error', 'permission_error']);
+/** A provider's reading of the errors its SDK throws. */
+export interface ErrorClassifier {
+  service: string; // who failed, for the give-up message, e.g. "The Anthropic API"
+  classify(err: unknown): ErrorVerdict;
+}
 
 /** Milliseconds the server asked us to wait, from `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
 export function retryAfterMs(headers: Headers | undefined | null, nowMs: number = Date.now()): number | null {
@@ -37,68 +40,6 @@ export function retryAfterMs(headers: Headers | undefined | null, nowMs: number 
     if (Number.isFinite(date)) return Math.max(0, date - nowMs);
   }
   return null;
-}
-
-function apiDetail(err: APIError): string {
-  const type = err.type ?? 'error';
-  const message = err.apiMessage ?? err.message;
-  return `${err.status ?? 'stream'} ${type}: ${message}`;
-}
-
-function authMessage(err: APIError): string {
-  return (
-    `The Anthropic API refused the credentials (${apiDetail(err)}). ` +
-    'Check that ANTHROPIC_API_KEY holds a valid, active key (and that ANTHROPIC_BASE_URL, if set, points at the right endpoint), ' +
-    'then run the same command again to resume.'
-  );
-}
-
-function billingMessage(err: APIError): string {
-  return `The Anthropic API refused to bill this request (${apiDetail(err)}). Add credits or raise the spend limit of the key's workspace, then run the same command again to resume.`;
-}
-
-function badRequestMessage(err: APIError, model: string): string {
-  return (
-    `The Anthropic API rejected the request (${apiDetail(err)}). ` +
-    `Retrying cannot help. Check that the model "${model}" exists and is available to your key (--model or AUTORESEARCH_MODEL), ` +
-    'then run the same command again to resume; if it persists, report it as a bug in autoresearch.'
-  );
-}
-
-/** What to do about an error thrown by one API call. */
-export function classifyError(err: unknown, model: string): ErrorVerdict {
-  if (err instanceof FatalAgentError) return { kind: 'fatal', message: err.message };
-  if (err instanceof StreamStalledError) return { kind: 'retry', reason: err.message, retryAfterMs: null };
-  if (err instanceof APIUserAbortError) return { kind: 'abort' };
-  if (err instanceof APIConnectionError) {
-    return { kind: 'retry', reason: `connection error: ${err.message}`, retryAfterMs: null };
-  }
-  if (err instanceof APIError) {
-    const status = err.status;
-    const wait = retryAfterMs(err.headers);
-    if (status === undefined) {
-      // An `error` event in the middle of a stream: only its type tells what happened.
-      const type: string = err.type ?? '';
-      if (AUTH_TYPES.has(type)) return { kind: 'fatal', message: authMessage(err) };
-      if (type === 'billing_error') return { kind: 'fatal', message: billingMessage(err) };
-      if (type === 'invalid_request_error' || type === 'not_found_error' || type === 'request_too_large') {
-        return { kind: 'fatal', message: badRequestMessage(err, model) };
-      }
-      return { kind: 'retry', reason: apiDetail(err), retryAfterMs: wait };
-    }
-    if (status === 401 || status === 403) return { kind: 'fatal', message: authMessage(err) };
-    if (status === 402 || err.type === 'billing_error') return { kind: 'fatal', message: billingMessage(err) };
-    if (status === 408 || status === 409 || status === 429 || status >= 500 || RETRYABLE_TYPES.has(err.type ?? '')) {
-      return { kind: 'retry', reason: apiDetail(err), retryAfterMs: wait };
-    }
-    return { kind: 'fatal', message: badRequestMessage(err, model) };
-  }
-  if (err instanceof AnthropicError) {
-    // The SDK wraps what went wrong while reading a stream (a reset socket, a body cut short,
-    // "stream ended without producing a Message") in a bare AnthropicError: a network fault.
-    return { kind: 'retry', reason: `stream interrupted: ${err.message}`, retryAfterMs: null };
-  }
-  return { kind: 'rethrow' };
 }
 
 export interface BackoffPolicy {
@@ -153,7 +94,7 @@ function minutes(ms: number): string {
  * FatalAgentError for failures that cannot pass (or outlast the patience), the signal's reason
  * when aborted, and anything unexpected as is.
  */
-export async function withRetry<T>(call: (attempt: number) => Promise<T>, model: string, policy: BackoffPolicy, hooks: RetryHooks): Promise<T> {
+export async function withRetry<T>(call: (attempt: number) => Promise<T>, errors: ErrorClassifier, policy: BackoffPolicy, hooks: RetryHooks): Promise<T> {
   const now = hooks.now ?? Date.now;
   const random = hooks.random ?? Math.random;
   const wait = hooks.sleep ?? sleep;
@@ -164,7 +105,7 @@ export async function withRetry<T>(call: (attempt: number) => Promise<T>, model:
       return await call(attempt);
     } catch (err) {
       if (hooks.signal.aborted) throw hooks.signal.reason;
-      const verdict = classifyError(err, model);
+      const verdict = errors.classify(err);
       if (verdict.kind === 'abort') throw hooks.signal.reason ?? err;
       if (verdict.kind === 'rethrow') throw err;
       if (verdict.kind === 'fatal') throw new FatalAgentError(verdict.message);
@@ -173,7 +114,7 @@ export async function withRetry<T>(call: (attempt: number) => Promise<T>, model:
       const left = policy.patienceMs - elapsed;
       if (left <= 0) {
         throw new FatalAgentError(
-          `The Anthropic API has kept failing for ${minutes(elapsed)} (last error: ${verdict.reason}), longer than the API patience of ${minutes(policy.patienceMs)}. ` +
+          `${errors.service} has kept failing for ${minutes(elapsed)} (last error: ${verdict.reason}), longer than the API patience of ${minutes(policy.patienceMs)}. ` +
             'The run stopped cleanly and nothing was lost: run the same command again to resume (raise --api-patience to wait longer).',
         );
       }
