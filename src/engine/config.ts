@@ -11,6 +11,7 @@ export const ENGINE_DEFAULTS = {
   editable: ['train.py'],
   fixAttempts: 1,
   programPath: 'program.md',
+  lookahead: 1,
 } as const satisfies Partial<EngineConfig>;
 
 export function makeEngineConfig(repoDir: string, tag: string, over: Partial<EngineConfig> = {}): EngineConfig {
@@ -22,6 +23,7 @@ export function makeEngineConfig(repoDir: string, tag: string, over: Partial<Eng
     maxExperiments: null,
     maxHours: null,
     maxCostUsd: null,
+    gpus: null,
     ...over,
   };
 }

@@ -42,6 +42,8 @@ export interface ResultRow {
   startedAt: string; // ISO 8601
   seconds: number; // wall time of the whole experiment (agent + commit + run)
   usage: Usage;
+  base?: string; // short hash of the commit the measured run was built on; absent for the baseline
+  slot?: string; // the GPU (or slot) that trained it; empty when the run had the machine to itself
 }
 
 /** The reference points of a tag: where it started and where it stands. */
@@ -63,6 +65,12 @@ export interface ExperimentContext {
   history: ResultRow[]; // every row of this tag so far, oldest first; the agent bounds what it sends
   /** Present when the previous attempt of this experiment crashed and the agent may fix it. */
   fix?: { attempt: number; reason: string; logTail: string; description: string };
+  /** Present when this experiment's first draft no longer applies on a newer best and must be redone. */
+  redo?: { description: string; newBest: string };
+  /** Other experiments drafted or training right now: not to be proposed twice. */
+  inFlight?: { experiment: number; description: string }[];
+  /** The GPU this draft will train on, when there are several. */
+  slot?: string;
 }
 
 /** What an agent hands back: a change left in the working tree, or the reason there is none. */
@@ -96,7 +104,7 @@ export class FatalAgentError extends Error {
   override name = 'FatalAgentError';
 }
 
-export type Phase = 'starting' | 'baseline' | 'agent' | 'committing' | 'training' | 'deciding' | 'stopping' | 'done';
+export type Phase = 'starting' | 'baseline' | 'agent' | 'committing' | 'waiting' | 'rebasing' | 'training' | 'deciding' | 'stopping' | 'done';
 
 export interface EngineConfig {
   repoDir: string;
@@ -111,17 +119,24 @@ export interface EngineConfig {
   maxExperiments: number | null; // experiments after the baseline, this invocation
   maxHours: number | null;
   maxCostUsd: number | null;
+  /** One training slot per GPU id (CUDA_VISIBLE_DEVICES of its runs); null: one slot, the environment's GPUs. */
+  gpus: string[] | null;
+  /** Experiments drafted ahead per slot while it trains; 0 is the strict sequence. */
+  lookahead: number;
 }
 
-/** Everything the engine tells the outside world. The UI is a pure function of these events. */
+/**
+ * Everything the engine tells the outside world. The UI is a pure function of these events. With
+ * several GPUs, events of an experiment carry its `slot` (the GPU id); with one slot it is absent.
+ */
 export type EngineEvent =
   | { type: 'started'; at: number; tag: string; branch: string; agent: string; config: EngineConfig; resumed: boolean; rows: ResultRow[] }
   | { type: 'recovered'; at: number; message: string }
-  | { type: 'phase'; at: number; phase: Phase; experiment: number; detail?: string }
-  | { type: 'agent'; at: number; experiment: number; activity: AgentActivity }
-  | { type: 'committed'; at: number; experiment: number; commit: string; description: string; restored: string[] }
-  | { type: 'skipped'; at: number; experiment: number; reason: string }
-  | { type: 'training'; at: number; experiment: number; elapsedSec: number; timeoutSec: number; logTail: string[] }
-  | { type: 'result'; at: number; experiment: number; row: ResultRow; standing: Standing }
+  | { type: 'phase'; at: number; phase: Phase; experiment: number; detail?: string; slot?: string }
+  | { type: 'agent'; at: number; experiment: number; activity: AgentActivity; slot?: string }
+  | { type: 'committed'; at: number; experiment: number; commit: string; description: string; restored: string[]; slot?: string }
+  | { type: 'skipped'; at: number; experiment: number; reason: string; slot?: string }
+  | { type: 'training'; at: number; experiment: number; elapsedSec: number; timeoutSec: number; logTail: string[]; slot?: string }
+  | { type: 'result'; at: number; experiment: number; row: ResultRow; standing: Standing; slot?: string }
   | { type: 'stopping'; at: number; reason: string }
   | { type: 'finished'; at: number; reason: string; exitCode: number };

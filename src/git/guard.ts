@@ -14,7 +14,7 @@
 import { lstat, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { short } from './repo.js';
+import { engineRefWrites, short } from './repo.js';
 
 /** How a dirty path looked at snapshot time. Small files are kept whole so they can be written back. */
 type FileState = { kind: 'absent' } | { kind: 'content'; data: Buffer } | { kind: 'large'; size: number; mtimeMs: number };
@@ -31,8 +31,10 @@ export interface GitStateSnapshot {
   refs: Map<string, string>; // every ref and the object it named
   dirty: Map<string, FileState>; // paths that differed from HEAD (or were untracked) at snapshot time
   untracked: Set<string>; // those of them that were untracked (in neither HEAD nor the index)
-  gitDir: string | null; // absolute path of the repository's .git directory
-  control: Map<string, ControlFile>; // config, hooks/*, info/exclude, info/attributes, by path inside gitDir
+  gitDir: string | null; // absolute path of this checkout's .git directory (a worktree has its own)
+  commonDir: string | null; // where config, hooks and info/ live: gitDir, or the main .git for a worktree
+  control: Map<string, ControlFile>; // config, hooks/*, info/exclude, info/attributes, by path inside commonDir
+  engineWritesSeen: number; // how many of the engine's own ref writes had happened (see repo.ts)
   indexLocked: boolean; // .git/index.lock existed (some git command was running)
 }
 
@@ -56,6 +58,16 @@ function git(repoDir: string): SimpleGit {
 
 function shortOrNone(hash: string | null | undefined): string {
   return hash ? short(hash) : '(none)';
+}
+
+/** The refs as the snapshot saw them, updated with the engine's own ref writes made since. */
+function refsWithEngineWrites(snap: GitStateSnapshot): Map<string, string> {
+  const refs = new Map(snap.refs);
+  for (const { ref, commit } of engineRefWrites.slice(snap.engineWritesSeen)) {
+    if (commit === null) refs.delete(ref);
+    else refs.set(ref, commit);
+  }
+  return refs;
 }
 
 /** Parse `git status --porcelain=v2 --branch -z --untracked-files=all`. */
@@ -133,6 +145,16 @@ async function findGitDir(repoDir: string): Promise<string | null> {
   }
 }
 
+/** A worktree's .git directory names the repository's shared one in its `commondir` file. */
+async function findCommonDir(gitDir: string | null): Promise<string | null> {
+  if (gitDir === null) return null;
+  try {
+    return path.resolve(gitDir, (await readFile(path.join(gitDir, 'commondir'), 'utf8')).trim());
+  } catch {
+    return gitDir;
+  }
+}
+
 const CONTROL_FILES = ['config', 'info/exclude', 'info/attributes'];
 
 async function readControl(gitDir: string | null): Promise<Map<string, ControlFile>> {
@@ -158,8 +180,8 @@ async function readControl(gitDir: string | null): Promise<Map<string, ControlFi
 }
 
 async function restoreControl(snap: GitStateSnapshot): Promise<string[]> {
-  if (snap.gitDir === null) return [];
-  const gitDir = snap.gitDir;
+  if (snap.commonDir === null) return [];
+  const gitDir = snap.commonDir;
   const now = await readControl(gitDir);
   const undone: string[] = [];
   for (const [name, before] of snap.control) {
@@ -190,7 +212,19 @@ export async function snapshotGitState(repoDir: string): Promise<GitStateSnapsho
     if (!e.inHead && !e.inIndex) untracked.add(e.path);
   }
   const indexLocked = gitDir !== null && (await captureFile(path.join(gitDir, 'index.lock'))).kind !== 'absent';
-  return { head: status.head, branch: status.branch, refs, dirty, untracked, gitDir, control: await readControl(gitDir), indexLocked };
+  const commonDir = await findCommonDir(gitDir);
+  return {
+    head: status.head,
+    branch: status.branch,
+    refs,
+    dirty,
+    untracked,
+    gitDir,
+    commonDir,
+    control: await readControl(commonDir),
+    indexLocked,
+    engineWritesSeen: engineRefWrites.length,
+  };
 }
 
 async function sameAsBefore(abs: string, before: FileState): Promise<boolean> {
@@ -262,7 +296,10 @@ function normalize(p: string): string {
  * Undo whatever happened since `snap` outside the editable paths. Returns one human-readable line
  * per thing undone (empty when nothing was). Editable and kept paths are never touched.
  */
-export async function restoreGitState(repoDir: string, snap: GitStateSnapshot, editable: readonly string[], options: RestoreOptions = {}): Promise<string[]> {
+export async function restoreGitState(repoDir: string, taken: GitStateSnapshot, editable: readonly string[], options: RestoreOptions = {}): Promise<string[]> {
+  // Refs are shared by every worktree: while the model worked in this one, the engine may have moved
+  // the branch or kept a discarded commit for another experiment. Those writes are expected, not undone.
+  const snap: GitStateSnapshot = { ...taken, refs: refsWithEngineWrites(taken) };
   const g = git(repoDir);
   const editableSet = new Set(editable.map(normalize));
   const keep = (options.keep ?? DEFAULT_KEEP).map((k) => (k.endsWith('/') ? `${normalize(k)}/` : normalize(k)));

@@ -32,6 +32,12 @@ export function runGit(dir: string, args: string[], env: NodeJS.ProcessEnv = pro
 }
 
 export const BRANCH_PREFIX = 'autoresearch/';
+
+/**
+ * Every ref this process's engine wrote, in order (null: deleted). With experiments in worktrees,
+ * the guard around one model's turn must tell these apart from what the model did (guard.ts).
+ */
+export const engineRefWrites: { ref: string; commit: string | null }[] = [];
 export const short = (commit: string): string => commit.slice(0, 7);
 
 async function gitConfig(dir: string, key: string): Promise<string | null> {
@@ -131,8 +137,11 @@ export class GitRepo {
     return this.head();
   }
 
+  /** Move HEAD (and the branch it is on) to `commit`, tree and index with it. */
   async resetHard(commit: string): Promise<void> {
+    const branch = await this.currentBranch();
     await this.run(['reset', '--hard', '--quiet', commit]);
+    if (branch !== null) engineRefWrites.push({ ref: `refs/heads/${branch}`, commit: await this.head() });
   }
 
   async resetSoft(commit: string): Promise<void> {
@@ -142,6 +151,52 @@ export class GitRepo {
   /** Keep a commit reachable under a ref of ours, so a reset never makes an idea unrecoverable. */
   async keepRef(ref: string, commit: string): Promise<void> {
     await this.run(['update-ref', ref, commit]);
+    engineRefWrites.push({ ref, commit: (await this.resolve(ref)) ?? commit });
+  }
+
+  // ---- worktrees: one per experiment in flight, so several can be drafted and trained at once ----
+
+  /** A new worktree at `dir`, HEAD detached at `commit`. */
+  async addWorktree(dir: string, commit: string): Promise<GitRepo> {
+    await this.run(['worktree', 'add', '--detach', '--quiet', dir, commit]);
+    const wt = new GitRepo(path.resolve(dir));
+    wt.identity = this.identity;
+    return wt;
+  }
+
+  /** Remove a worktree and its administrative files, whatever state it is in. */
+  async removeWorktree(dir: string): Promise<void> {
+    try {
+      await this.run(['worktree', 'remove', '--force', '--force', dir]);
+    } catch {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await this.run(['worktree', 'prune']);
+    }
+  }
+
+  /** Worktrees git knows of, the main one excluded. */
+  async worktrees(): Promise<string[]> {
+    const out = await this.run(['worktree', 'list', '--porcelain']);
+    const dirs = out.split('\n').filter((l) => l.startsWith('worktree ')).map((l) => l.slice('worktree '.length));
+    return dirs.filter((d) => path.resolve(d) !== path.resolve(this.dir));
+  }
+
+  async pruneWorktrees(): Promise<void> {
+    await this.run(['worktree', 'prune']);
+  }
+
+  /**
+   * Apply `commit`'s change on top of HEAD as a new commit with the same message; null (and HEAD
+   * unchanged) when it does not apply cleanly. No hooks run: the change is the model's, not a user's.
+   */
+  async cherryPick(commit: string): Promise<string | null> {
+    try {
+      await this.run([...this.identity, '-c', 'core.hooksPath=/dev/null', 'cherry-pick', commit]);
+      return await this.head();
+    } catch {
+      await this.run(['cherry-pick', '--abort']).catch(() => this.run(['reset', '--hard', '--quiet', 'HEAD']));
+      return null;
+    }
   }
 
   /**

@@ -17,6 +17,8 @@ export const EXTRA_COLUMNS = [
   'cache_read_tokens',
   'cache_write_tokens',
   'cost_usd',
+  'base',
+  'slot',
 ] as const;
 
 export function headerFor(metricName: string): string[] {
@@ -35,9 +37,13 @@ export function formatHeader(metricName: string): string {
   return stringify([headerFor(metricName)], { delimiter: '\t', record_delimiter: '\n' }).slice(0, -1);
 }
 
-/** One row as results.tsv holds it, without its newline. */
-export function formatRow(row: ResultRow): string {
-  return stringify([toCells(row)], { delimiter: '\t', record_delimiter: '\n' }).slice(0, -1);
+/**
+ * One row as results.tsv holds it, without its newline. `columns`: how many the file's header has,
+ * so that a file begun before a column was added keeps rows as wide as its header.
+ */
+export function formatRow(row: ResultRow, columns?: number): string {
+  const cells = toCells(row);
+  return stringify([columns === undefined ? cells : cells.slice(0, columns)], { delimiter: '\t', record_delimiter: '\n' }).slice(0, -1);
 }
 
 function toCells(row: ResultRow): string[] {
@@ -55,6 +61,8 @@ function toCells(row: ResultRow): string[] {
     String(row.usage.cacheReadTokens),
     String(row.usage.cacheWriteTokens),
     row.usage.costUsd.toFixed(4),
+    row.base ?? '',
+    row.slot ?? '',
   ];
 }
 
@@ -64,7 +72,7 @@ function toNumber(cell: string | undefined): number {
 }
 
 function fromCells(cells: string[]): ResultRow | null {
-  const [commit, value, memory, status, description, tag, startedAt, seconds, inTok, outTok, cacheRead, cacheWrite, cost] = cells;
+  const [commit, value, memory, status, description, tag, startedAt, seconds, inTok, outTok, cacheRead, cacheWrite, cost, base, slot] = cells;
   if (!commit || !status || !STATUSES.has(status)) return null;
   const metricValue = Number(value);
   if (value === undefined || value === '' || Number.isNaN(metricValue)) return null;
@@ -84,6 +92,8 @@ function fromCells(cells: string[]): ResultRow | null {
       cacheWriteTokens: toNumber(cacheWrite),
       costUsd: toNumber(cost),
     },
+    ...(base ? { base } : {}),
+    ...(slot ? { slot } : {}),
   };
 }
 
@@ -222,13 +232,14 @@ export function cutTornTail(ledger: string, now = new Date()): TornTail | null {
  * proof that an experiment finished, so it must survive a power cut that follows).
  */
 export function appendResult(path: string, metricName: string, row: ResultRow): void {
-  const line = `${formatRow(row)}\n`;
   let fd: number | null = null;
   try {
     fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
     const size = fs.fstatSync(fd).size;
+    let columns: number | undefined;
     if (size > 0) {
       const header = firstLine(fd).split('\t');
+      if (header[0] === 'commit') columns = header.length;
       if (header[0] === 'commit' && header[1] !== undefined && header[1] !== metricName) {
         throw new ResultsWriteError(
           `${path} records "${header[1]}" but this run measures "${metricName}". Use --metric ${header[1]}, or move ${path} aside to start a new file.`,
@@ -237,6 +248,7 @@ export function appendResult(path: string, metricName: string, row: ResultRow): 
       cutTail(fd, path, new Date()); // the loop does this at start and says so; this is the backstop
     }
     const prefix = fs.fstatSync(fd).size === 0 ? `${formatHeader(metricName)}\n` : '';
+    const line = `${formatRow(row, prefix ? undefined : columns)}\n`;
     const data = Buffer.from(prefix + line, 'utf8');
     const at = fs.fstatSync(fd).size;
     let written = 0;

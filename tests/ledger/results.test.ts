@@ -19,8 +19,8 @@ describe('results.tsv', () => {
     appendResult(file, 'val_bpb', row());
     appendResult(file, 'val_bpb', row({ commit: 'def5678', value: 0, memoryGb: 0, status: 'crash', description: 'wider\tmlp\n(OOM)' }));
     const lines = fs.readFileSync(file, 'utf8').split('\n');
-    expect(lines[0]).toBe('commit\tval_bpb\tmemory_gb\tstatus\tdescription\ttag\tstarted_at\tseconds\tinput_tokens\toutput_tokens\tcache_read_tokens\tcache_write_tokens\tcost_usd');
-    expect(lines[1]).toBe('abc1234\t0.997900\t44.0\tkeep\tbaseline\trope\t2026-11-26T03:00:00.000Z\t331\t1200\t300\t5000\t0\t0.0123');
+    expect(lines[0]).toBe('commit\tval_bpb\tmemory_gb\tstatus\tdescription\ttag\tstarted_at\tseconds\tinput_tokens\toutput_tokens\tcache_read_tokens\tcache_write_tokens\tcost_usd\tbase\tslot');
+    expect(lines[1]).toBe('abc1234\t0.997900\t44.0\tkeep\tbaseline\trope\t2026-11-26T03:00:00.000Z\t331\t1200\t300\t5000\t0\t0.0123\t\t');
     expect(lines[2]?.split('\t').slice(0, 5)).toEqual(['def5678', '0.000000', '0.0', 'crash', 'wider mlp (OOM)']);
     expect(lines[3]).toBe('');
     const back = readResultsFile(file);
@@ -28,6 +28,24 @@ describe('results.tsv', () => {
     expect(back.rows).toHaveLength(2);
     expect(back.rows[0]).toMatchObject({ commit: 'abc1234', value: 0.9979, memoryGb: 44, status: 'keep', tag: 'rope', seconds: 331 });
     expect(back.rows[0]?.usage.costUsd).toBeCloseTo(0.0123);
+  });
+
+  it('records the commit a run was built on and its GPU, and reads them back', () => {
+    const file = tmpFile();
+    appendResult(file, 'val_bpb', row({ commit: 'def5678', base: 'abc1234', slot: '3' }));
+    expect(fs.readFileSync(file, 'utf8').split('\n')[1]?.split('\t').slice(-2)).toEqual(['abc1234', '3']);
+    expect(readResultsFile(file).rows[0]).toMatchObject({ commit: 'def5678', base: 'abc1234', slot: '3' });
+  });
+
+  it('keeps a file begun before the base and slot columns as wide as its header', () => {
+    const file = tmpFile();
+    const oldHeader = 'commit\tval_bpb\tmemory_gb\tstatus\tdescription\ttag\tstarted_at\tseconds\tinput_tokens\toutput_tokens\tcache_read_tokens\tcache_write_tokens\tcost_usd';
+    fs.writeFileSync(file, `${oldHeader}\n`);
+    appendResult(file, 'val_bpb', row({ base: 'abc1234', slot: '1' }));
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines[0]).toBe(oldHeader);
+    expect(lines[1]?.split('\t')).toHaveLength(13);
+    expect(readResultsFile(file).rows[0]).toMatchObject({ commit: 'abc1234', status: 'keep' });
   });
 
   it('names the metric column after --metric and refuses to mix metrics in one file', () => {

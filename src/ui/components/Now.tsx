@@ -15,6 +15,8 @@ const PHASE_LABEL: Record<Phase, { glyph: string; text: string; color: string }>
   baseline: { glyph: '▶', text: 'baseline: training train.py as it stands', color: 'cyan' },
   agent: { glyph: '✎', text: 'agent thinking', color: 'magenta' },
   committing: { glyph: '●', text: 'committing', color: 'blue' },
+  waiting: { glyph: '…', text: 'drafted, waiting for its GPU', color: 'gray' },
+  rebasing: { glyph: '↻', text: 'moving the change onto the new best', color: 'blue' },
   training: { glyph: '▶', text: 'training', color: 'cyan' },
   deciding: { glyph: '●', text: 'reading the result', color: 'blue' },
   stopping: { glyph: '◐', text: 'stopping', color: 'yellow' },
