@@ -1,71 +1,27 @@
 // The experiment loop. The program, not the model, enforces every step:
-// branch → (baseline) → agent edits → verify → commit → train → measure → keep or reset → log → repeat.
-// Every step that changes the tree is preceded by a note in .autoresearch/<tag>/inflight.json,
-// so a restart after a crash or kill -9 knows exactly what to finish or undo.
+// branch → (baseline) → experiments (drafted by the agent, committed, trained, measured, kept or
+// reset, logged) → until a limit, q or Ctrl+C. This file sets the night up and finishes it; the
+// scheduler keeps the slots busy, and each experiment runs itself in its own worktree. Every step
+// that changes the tree is preceded by a note in .autoresearch/<tag>/inflight/, so a restart
+// after a crash or kill -9 knows exactly what to finish or undo.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { restoreGitState, snapshotGitState } from '../git/guard.js';
-import { BRANCH_PREFIX, GitRepo, short } from '../git/repo.js';
-import { appendResult, cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
+import { LocalExecutor } from '../exec/local.js';
+import type { Executor } from '../exec/types.js';
+import { BRANCH_PREFIX, short } from '../git/repo.js';
 import { acquireLock } from '../ledger/lock.js';
-import { keepLog as keepRunLog } from '../ledger/logs.js';
-import {
-  clearInFlight,
-  experimentLogPath,
-  judgeResultPath,
-  lockPath,
-  logsDir,
-  readInFlight,
-  STATE_DIR,
-  writeInFlight,
-  writeTagConfig,
-  type InFlight,
-} from '../ledger/state.js';
-import { scrubEnv } from '../proc/env.js';
-import { freeBytes, readLogTail, runTraining } from '../proc/training.js';
-import { groupAlive, killTree, markedPids } from '../proc/tree.js';
-import { decide, describe, judgeRun, standingOf, stopReason, type Outcome } from './decide.js';
-import { applyJudge, judgeRules, parseVerdict, RESULT_FILE_ENV, type JudgeRules } from './judge.js';
-import { logTail, parseMemoryGb } from './metric.js';
+import { cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
+import { clearExperimentState, lockPath, logsDir, readAllInFlight, STATE_DIR, writeExperimentState, writeTagConfig } from '../ledger/state.js';
+import { Lab, interruptExitCode, RUN_LOG, type LoopOptions, type Slot } from './lab.js';
 import { preflight, UsageError } from './preflight.js';
-import {
-  addUsage,
-  FatalAgentError,
-  ZERO_USAGE,
-  type Agent,
-  type EngineConfig,
-  type EngineEvent,
-  type ExperimentContext,
-  type Phase,
-  type Proposal,
-  type ResultRow,
-  type Usage,
-} from './types.js';
+import { recover } from './recovery.js';
+import { Scheduler } from './scheduler.js';
+import { ZERO_USAGE, type Agent, type EngineConfig } from './types.js';
 
 export { UsageError } from './preflight.js';
-
-export const RUN_LOG = 'run.log';
-/** The fixed data and evaluation, beside train.py: the judge of every run (see judge.ts). */
-const PREPARE_FILE = 'prepare.py';
-/** A failed run on a filesystem with less than this free is blamed on the full disk. */
-const DISK_FULL_BYTES = 1024 * 1024;
-const DISK_FULL = 'no space left on device';
-const LOG_TAIL_LINES = 12;
-const FIX_LOG_TAIL_LINES = 60;
-/** Skipped experiments in a row after which the loop stops: the model is not making changes, and
- * going on all night would only spend money. */
-export const MAX_CONSECUTIVE_SKIPS = 5;
-
-export interface LoopOptions {
-  onEvent: (e: EngineEvent) => void;
-  /** Aborted on Ctrl+C / SIGTERM: stop now; its `reason` ('SIGINT' | 'SIGTERM') picks the exit code. */
-  signal: AbortSignal;
-  /** Asked between experiments: a reason to stop after the current one (the dashboard's `q`), or null. */
-  gracefulStop?: () => string | null;
-  /** The environment the training run inherits, minus secrets. Defaults to process.env. */
-  env?: NodeJS.ProcessEnv;
-}
+export { RUN_LOG, type LoopOptions } from './lab.js';
+export { MAX_CONSECUTIVE_SKIPS } from './scheduler.js';
 
 export interface LoopResult {
   exitCode: number;
@@ -73,450 +29,102 @@ export interface LoopResult {
 }
 
 const branchOf = (tag: string) => `${BRANCH_PREFIX}${tag}`;
-const discardedRef = (tag: string, commit: string) => `refs/autoresearch/${tag}/discarded/${short(commit)}`;
 
-function interruptExitCode(signal: AbortSignal): number {
-  return signal.reason === 'SIGTERM' ? 143 : 130;
-}
-
-export async function runLoop(config: EngineConfig, agent: Agent, opts: LoopOptions): Promise<LoopResult> {
-  const { repo, programText, inFlight } = await preflight(config, opts.env ?? process.env);
-  const branch = branchOf(config.tag);
-  const resultsPath = path.join(repo.dir, RESULTS_FILE);
+export async function runLoop(config: EngineConfig, agent: Agent, opts: LoopOptions, executor: Executor = new LocalExecutor()): Promise<LoopResult> {
+  const { repo, programText } = await preflight(config, opts.env ?? process.env);
   const lock = acquireLock(lockPath(repo.dir), config.tag);
   try {
-    return await new Loop(config, agent, opts, repo, programText, branch, resultsPath).run(inFlight);
+    const lab = new Lab(config, agent, opts, repo, executor, programText, branchOf(config.tag), path.join(repo.dir, RESULTS_FILE));
+    return await run(lab);
   } finally {
     lock.release();
   }
 }
 
-class Loop {
-  private rows: ResultRow[] = []; // this tag's rows, oldest first
-  private startedAtMs = Date.now();
-  private experimentsDone = 0;
-  private consecutiveSkips = 0;
-  private usage: Usage = ZERO_USAGE;
-  private readonly env: Record<string, string>;
-  private readonly judge: JudgeRules;
+/** One slot per GPU given, or one slot that leaves the environment's GPUs as they are. */
+export function slotsOf(gpus: string[] | null | undefined): Slot[] {
+  return !gpus || gpus.length === 0 ? [{ index: 0, gpu: null }] : gpus.map((gpu, index) => ({ index, gpu }));
+}
 
-  constructor(
-    private readonly config: EngineConfig,
-    private readonly agent: Agent,
-    private readonly opts: LoopOptions,
-    private readonly repo: GitRepo,
-    private readonly programText: string,
-    private readonly branch: string,
-    private readonly resultsPath: string,
-  ) {
-    this.env = { ...scrubEnv(opts.env ?? process.env), PYTHONUNBUFFERED: '1' };
-    // Read once: prepare.py is not editable, so what it promises holds for the whole night.
-    this.judge = judgeRules(readTextOrNull(path.join(repo.dir, PREPARE_FILE)), config.metric);
+async function run(lab: Lab): Promise<LoopResult> {
+  const { repo, tag, branch } = lab;
+  await repo.excludeOwnFiles([RESULTS_FILE, `${RESULTS_FILE}.torn-*`, RUN_LOG, `${STATE_DIR}/`]);
+  const resumed = await repo.branchExists(branch);
+  if ((await repo.currentBranch()) !== branch) {
+    if (resumed) await repo.checkout(branch);
+    else await repo.createBranch(branch);
   }
+  writeTagConfig(lab.dir, tag, { metric: lab.config.metric, direction: lab.config.direction });
+  fs.mkdirSync(logsDir(lab.dir, tag), { recursive: true });
+  // A row cut short by a crash mid-write: keep its bytes, trim it, and say so.
+  const torn = cutTornTail(lab.resultsPath);
+  const tornNote = torn
+    ? `${RESULTS_FILE} ended in a torn row (${torn.bytes} bytes, cut short by a crash mid-write): saved to ${torn.savedTo} and cut off`
+    : null;
+  lab.rows = rowsOfTag(readResultsFile(lab.resultsPath).rows, tag);
 
-  private get dir(): string {
-    return this.repo.dir;
+  const inFlight = readAllInFlight(lab.dir, tag);
+  const strayTrees = (await repo.worktrees()).length > 0;
+  if (inFlight.length > 0 || strayTrees) await recover(lab, inFlight, tornNote ? [tornNote] : []);
+  else if (tornNote) lab.emit({ type: 'recovered', at: Date.now(), message: `${tornNote}.` });
+  await checkHeadIsBest(lab);
+
+  lab.emit({
+    type: 'started',
+    at: Date.now(),
+    tag,
+    branch,
+    agent: lab.agent.name,
+    config: { ...lab.config, repoDir: lab.dir },
+    resumed,
+    rows: [...lab.rows],
+  });
+
+  const slots = slotsOf(lab.config.gpus);
+  if (lab.best === null) {
+    const stop = await runBaseline(lab, slots[0]!);
+    if (stop) return finish(lab, stop.reason, stop.exitCode);
   }
+  lab.nextExperiment = lab.rows.length; // experiment numbers go on from the rows already written
+  const stop = await new Scheduler(lab, slots).run();
+  return finish(lab, stop.reason, stop.exitCode);
+}
 
-  private emit(e: EngineEvent): void {
-    this.opts.onEvent(e);
-  }
+function finish(lab: Lab, reason: string, exitCode: number): LoopResult {
+  lab.phase('done', lab.rows.length, null);
+  lab.emit({ type: 'finished', at: Date.now(), reason, exitCode });
+  return { exitCode, reason };
+}
 
-  private phase(phase: Phase, experiment: number, detail?: string): void {
-    this.emit({ type: 'phase', at: Date.now(), phase, experiment, ...(detail ? { detail } : {}) });
-  }
+/** The branch must stand at its best commit; if someone moved it, say so rather than guess. */
+async function checkHeadIsBest(lab: Lab): Promise<void> {
+  const best = lab.best;
+  if (!best) return;
+  const head = await lab.repo.head();
+  if (short(head) === best.commit) return;
+  throw new UsageError(
+    `${lab.branch} is at ${short(head)}, but its best result in results.tsv is ${best.commit} ("${best.description}"). ` +
+      `The branch was moved by hand. To resume from the best result: git reset --hard ${best.commit}. To start afresh, use a new --tag.`,
+  );
+}
 
-  private get best() {
-    return standingOf(this.rows).best;
-  }
-
-  async run(inFlight: InFlight | null): Promise<LoopResult> {
-    const { tag } = this.config;
-    await this.repo.excludeOwnFiles([RESULTS_FILE, `${RESULTS_FILE}.torn-*`, RUN_LOG, `${STATE_DIR}/`]);
-    const resumed = await this.repo.branchExists(this.branch);
-    if ((await this.repo.currentBranch()) !== this.branch) {
-      if (resumed) await this.repo.checkout(this.branch);
-      else await this.repo.createBranch(this.branch);
-    }
-    writeTagConfig(this.dir, tag, { metric: this.config.metric, direction: this.config.direction });
-    fs.mkdirSync(logsDir(this.dir, tag), { recursive: true });
-    // A row cut short by a crash mid-write: keep its bytes, trim it, and say so.
-    const torn = cutTornTail(this.resultsPath);
-    const tornNote = torn
-      ? `${RESULTS_FILE} ended in a torn row (${torn.bytes} bytes, cut short by a crash mid-write): saved to ${torn.savedTo} and cut off`
-      : null;
-    this.rows = rowsOfTag(readResultsFile(this.resultsPath).rows, tag);
-
-    if (inFlight) await this.recover(inFlight, tornNote ? [tornNote] : []);
-    else if (tornNote) this.emit({ type: 'recovered', at: Date.now(), message: `${tornNote}.` });
-    await this.checkHeadIsBest();
-
-    this.emit({
-      type: 'started',
-      at: Date.now(),
-      tag,
-      branch: this.branch,
-      agent: this.agent.name,
-      config: { ...this.config, repoDir: this.dir },
-      resumed,
-      rows: [...this.rows],
-    });
-
-    if (this.best === null) {
-      const baseline = await this.runBaseline();
-      if (baseline) return baseline;
-    }
-
-    for (;;) {
-      const reason = stopReason({
-        experimentsDone: this.experimentsDone,
-        maxExperiments: this.config.maxExperiments,
-        startedAtMs: this.startedAtMs,
-        nowMs: Date.now(),
-        maxHours: this.config.maxHours,
-        costUsd: this.usage.costUsd,
-        maxCostUsd: this.config.maxCostUsd,
-        stopRequested: this.opts.gracefulStop?.() ?? null,
-      });
-      if (reason) return this.finish(reason, 0);
-      if (this.opts.signal.aborted) return this.finish('interrupted', interruptExitCode(this.opts.signal));
-      const stop = await this.experiment();
-      if (stop) return stop;
-    }
-  }
-
-  private finish(reason: string, exitCode: number): LoopResult {
-    this.phase('done', this.rows.length);
-    this.emit({ type: 'finished', at: Date.now(), reason, exitCode });
-    return { exitCode, reason };
-  }
-
-  /**
-   * Finish what a killed run left: an experiment commit without a row is logged as an interrupted
-   * crash, uncommitted edits are saved under a ref, and the tree goes back to the best commit.
-   */
-  private async recover(inFlight: InFlight, earlier: string[] = []): Promise<void> {
-    const { tag } = this.config;
-    const notes: string[] = [...earlier];
-    // A training run that outlived its killed parent would still hold the GPU: stop it first.
-    // Its processes that left the group (setsid) carry the run's marker: stop them too.
-    const strays = inFlight.runId !== undefined ? markedPids(inFlight.runId) : [];
-    if (inFlight.runPid !== undefined && (groupAlive(inFlight.runPid) || strays.length > 0)) {
-      await killTree(inFlight.runPid, undefined, inFlight.runId);
-      notes.push(`stopped the orphaned training run (process group ${inFlight.runPid})`);
-    }
-    // A git command killed with us leaves its index lock; we hold the run lock, so it is stale.
-    if (await this.repo.removeStaleIndexLock()) notes.push('removed a stale .git/index.lock');
-    // A run measured and decided whose row never reached results.tsv (a full disk, a read-only
-    // file): write the row it earned, not an "interrupted" crash, and keep the commit if it was kept.
-    const pending = inFlight.row;
-    if (pending && !this.rows.some((r) => r.commit === pending.commit && r.startedAt === pending.startedAt)) {
-      appendResult(this.resultsPath, this.config.metric, pending);
-      this.rows.push(pending);
-      await this.keepLog(inFlight.experiment, pending.commit);
-      notes.push(`experiment ${inFlight.experiment} (${pending.commit}) was measured before the stop: its row is written now (${pending.status})`);
-    }
-    const edits = await this.repo.snapshotWorkingTree();
-    if (edits) {
-      const ref = `refs/autoresearch/${tag}/interrupted/${short(edits)}`;
-      await this.repo.keepRef(ref, edits);
-      notes.push(`uncommitted edits of experiment ${inFlight.experiment} saved as ${ref}`);
-    }
-    const best = this.best;
-    const head = await this.repo.head();
-    const target = best ? await this.repo.resolve(best.commit) : inFlight.base;
-    if (best && target && head !== target) {
-      const logged = this.rows.some((r) => r.commit === short(head));
-      if (!logged) {
-        const description = inFlight.description ?? (await this.repo.subject(head));
-        await this.logRow(head, { kind: 'crash', reason: 'interrupted', memoryGb: 0 }, description, inFlight.startedAt, ZERO_USAGE);
-        notes.push(`experiment ${inFlight.experiment} (${short(head)}) was interrupted: logged as crash`);
-      }
-      await this.repo.keepRef(discardedRef(tag, head), head);
-    }
-    if (target) await this.repo.resetHard(target);
-    clearInFlight(this.dir, tag);
-    this.emit({
-      type: 'recovered',
-      at: Date.now(),
-      message: `Recovered from an interrupted run${notes.length ? `: ${notes.join('; ')}` : ''}. Tree reset to ${target ? short(target) : 'HEAD'}.`,
-    });
-  }
-
-  /** The branch must stand at its best commit; if someone moved it, say so rather than guess. */
-  private async checkHeadIsBest(): Promise<void> {
-    const best = this.best;
-    if (!best) return;
-    const head = await this.repo.head();
-    if (short(head) === best.commit) return;
-    throw new UsageError(
-      `${this.branch} is at ${short(head)}, but its best result in results.tsv is ${best.commit} ("${best.description}"). ` +
-        `The branch was moved by hand. To resume from the best result: git reset --hard ${best.commit}. To start afresh, use a new --tag.`,
-    );
-  }
-
-  private context(experiment: number, fix?: ExperimentContext['fix']): ExperimentContext {
+/** The unmodified code, measured once per tag in the main checkout: the reference every later experiment must beat. */
+async function runBaseline(lab: Lab, slot: Slot): Promise<{ reason: string; exitCode: number } | null> {
+  const startedAt = new Date().toISOString();
+  const head = await lab.repo.head();
+  writeExperimentState(lab.dir, lab.tag, { experiment: 0, phase: 'baseline', base: head, commit: head, description: 'baseline', startedAt });
+  lab.phase('baseline', 0, slot, 'measuring the unmodified code');
+  const outcome = await lab.train(0, lab.dir, slot, 'measuring the unmodified code');
+  const row = lab.logRow(0, { commit: head, outcome, status: outcome.kind === 'crash' ? 'crash' : 'keep', description: 'baseline', startedAt, usage: ZERO_USAGE, slot });
+  lab.keepLog(0, head, path.join(lab.dir, RUN_LOG));
+  clearExperimentState(lab.dir, lab.tag, 0);
+  lab.emitResult(0, row);
+  if (outcome.kind === 'crash' && outcome.reason === 'interrupted') return { reason: 'interrupted during the baseline', exitCode: interruptExitCode(lab.opts.signal) };
+  if (outcome.kind === 'crash') {
     return {
-      repoDir: this.dir,
-      tag: this.config.tag,
-      experiment,
-      metric: this.config.metric,
-      direction: this.config.direction,
-      editable: this.config.editable,
-      programText: this.programText,
-      standing: standingOf(this.rows),
-      history: [...this.rows],
-      ...(fix ? { fix } : {}),
+      reason: `the baseline run failed (${outcome.reason}): the unmodified code must work before experiments can start. See ${path.join(lab.dir, RUN_LOG)}.`,
+      exitCode: 1,
     };
   }
-
-  /** The unmodified code, measured once per tag: the reference every later experiment must beat. */
-  private async runBaseline(): Promise<LoopResult | null> {
-    const startedAt = new Date().toISOString();
-    const head = await this.repo.head();
-    writeInFlight(this.dir, this.config.tag, { experiment: 0, phase: 'baseline', base: head, commit: head, description: 'baseline', startedAt });
-    this.phase('baseline', 0, 'measuring the unmodified code');
-    const outcome = await this.train(0);
-    const row = await this.logRow(head, outcome, 'baseline', startedAt, ZERO_USAGE);
-    await this.keepLog(0, head);
-    clearInFlight(this.dir, this.config.tag);
-    this.emitResult(0, row);
-    if (outcome.kind === 'crash' && outcome.reason === 'interrupted') {
-      return this.finish('interrupted during the baseline', interruptExitCode(this.opts.signal));
-    }
-    if (outcome.kind === 'crash') {
-      return this.finish(
-        `the baseline run failed (${outcome.reason}): the unmodified code must work before experiments can start. See ${path.join(this.dir, RUN_LOG)}.`,
-        1,
-      );
-    }
-    return null;
-  }
-
-  /** One experiment, start to row. Returns a result only when the loop must end. */
-  private async experiment(): Promise<LoopResult | null> {
-    const { tag } = this.config;
-    const signal = this.opts.signal;
-    const n = this.rows.length;
-    const best = this.best;
-    if (!best) throw new Error('internal: an experiment needs a best commit');
-    const base = (await this.repo.resolve(best.commit)) ?? (await this.repo.head());
-    const started = Date.now();
-    const startedAt = new Date(started).toISOString();
-    let usage: Usage = ZERO_USAGE;
-
-    writeInFlight(this.dir, tag, { experiment: n, phase: 'agent', base, commit: null, description: null, startedAt });
-    const edit = await this.askAgent(n, this.context(n));
-    usage = addUsage(usage, edit.usage);
-    this.usage = addUsage(this.usage, edit.usage);
-    if (edit.kind === 'stop') {
-      await this.abandonEdits(base);
-      return this.finish(edit.reason, edit.exitCode);
-    }
-    if (edit.kind === 'skipped') {
-      await this.abandonEdits(base);
-      this.experimentsDone++;
-      this.consecutiveSkips++;
-      this.emit({ type: 'skipped', at: Date.now(), experiment: n, reason: edit.reason });
-      if (this.consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
-        return this.finish(
-          `${this.consecutiveSkips} experiments in a row ended without a change (last: ${edit.reason}). ` +
-            `Read the transcripts in ${path.join(STATE_DIR, tag, 'transcripts')}/, adjust ${this.config.programPath} if needed, then run the same command again.`,
-          1,
-        );
-      }
-      return null;
-    }
-    this.consecutiveSkips = 0;
-
-    this.phase('committing', n, edit.description);
-    let description = edit.description;
-    let commit = await this.repo.commitFiles(edit.changed, description);
-    writeInFlight(this.dir, tag, { experiment: n, phase: 'training', base, commit, description, startedAt });
-    this.emit({ type: 'committed', at: Date.now(), experiment: n, commit: short(commit), description, restored: edit.restored });
-
-    let outcome = await this.train(n);
-    for (let attempt = 1; outcome.kind === 'crash' && outcome.reason !== 'interrupted' && outcome.reason !== DISK_FULL && attempt <= this.config.fixAttempts; attempt++) {
-      const log = readLogTail(path.join(this.dir, RUN_LOG), 16_384);
-      const fix = await this.askAgent(
-        n,
-        this.context(n, { attempt, reason: outcome.reason, logTail: logTail(log, FIX_LOG_TAIL_LINES).join('\n'), description }),
-      );
-      usage = addUsage(usage, fix.usage);
-      this.usage = addUsage(this.usage, fix.usage);
-      if (fix.kind !== 'submitted') {
-        if (fix.kind === 'stop') {
-          await this.settle(n, commit, base, outcome, description, startedAt, started, usage);
-          return this.finish(fix.reason, fix.exitCode);
-        }
-        break; // no fix offered: the crash stands
-      }
-      // The crashed attempt stays reachable; the fixed version replaces it as one experiment commit.
-      await this.repo.keepRef(`${discardedRef(tag, commit)}-crash`, commit);
-      await this.repo.resetSoft(base);
-      description = fix.description;
-      this.phase('committing', n, `fix ${attempt}: ${description}`);
-      commit = await this.repo.commitFiles([...new Set([...edit.changed, ...fix.changed])], description);
-      writeInFlight(this.dir, tag, { experiment: n, phase: 'training', base, commit, description, startedAt });
-      this.emit({ type: 'committed', at: Date.now(), experiment: n, commit: short(commit), description, restored: fix.restored });
-      outcome = await this.train(n);
-    }
-
-    await this.settle(n, commit, base, outcome, description, startedAt, started, usage);
-    if (outcome.kind === 'crash' && outcome.reason === 'interrupted') {
-      return this.finish('interrupted', interruptExitCode(signal));
-    }
-    if (outcome.kind === 'crash' && outcome.reason === DISK_FULL) return this.diskFullStop();
-    return null;
-  }
-
-  /** Decide, log the row, and move the branch: forward on keep, back to the best otherwise. */
-  private async settle(n: number, commit: string, base: string, outcome: Outcome, description: string, startedAt: string, started: number, usage: Usage): Promise<void> {
-    this.phase('deciding', n);
-    const row = await this.logRow(commit, outcome, description, startedAt, usage, (Date.now() - started) / 1000);
-    await this.keepLog(n, commit);
-    if (row.status !== 'keep') {
-      await this.repo.keepRef(discardedRef(this.config.tag, commit), commit);
-      await this.repo.resetHard(base);
-    }
-    clearInFlight(this.dir, this.config.tag);
-    this.experimentsDone++;
-    this.emitResult(n, row);
-  }
-
-  private emitResult(n: number, row: ResultRow): void {
-    this.emit({ type: 'result', at: Date.now(), experiment: n, row, standing: standingOf(this.rows) });
-  }
-
-  private async logRow(commit: string, outcome: Outcome, description: string, startedAt: string, usage: Usage, seconds?: number): Promise<ResultRow> {
-    const best = this.best;
-    const status = decide(outcome, best ? best.value : null, this.config.direction);
-    const row: ResultRow = {
-      commit: short(commit),
-      value: outcome.kind === 'measured' ? outcome.value : 0,
-      memoryGb: outcome.kind === 'measured' ? outcome.memoryGb : 0,
-      status,
-      description: describe(description, outcome),
-      tag: this.config.tag,
-      startedAt,
-      seconds: seconds ?? (Date.now() - Date.parse(startedAt)) / 1000,
-      usage,
-    };
-    // The measurement goes into inflight.json first: if the append fails, the next start writes it.
-    // On a full disk this write fails too; the append is still tried, and its error names the cause.
-    const current = readInFlight(this.dir, this.config.tag);
-    try {
-      if (current) writeInFlight(this.dir, this.config.tag, { ...current, row });
-    } catch {
-      // nothing more can be saved here; appendResult's error is the one to report
-    }
-    appendResult(this.resultsPath, this.config.metric, row);
-    this.rows.push(row);
-    return row;
-  }
-
-  private async keepLog(n: number, commit: string): Promise<void> {
-    const from = path.join(this.dir, RUN_LOG);
-    // A long log keeps only its head and tail (ledger/logs.ts): a chatty run must not fill the disk.
-    if (fs.existsSync(from)) keepRunLog(from, experimentLogPath(this.dir, this.config.tag, n, short(commit)));
-  }
-
-  private async train(n: number): Promise<Outcome> {
-    const logPath = path.join(this.dir, RUN_LOG);
-    const resultPath = judgeResultPath(this.dir, this.config.tag);
-    fs.rmSync(resultPath, { force: true }); // a verdict counts only for the run that wrote it
-    this.phase('training', n, this.config.runCmd);
-    const result = await runTraining({
-      cmd: this.config.runCmd,
-      cwd: this.dir,
-      logPath,
-      timeoutSec: this.config.timeoutSec,
-      env: { ...this.env, [RESULT_FILE_ENV]: resultPath },
-      signal: this.opts.signal,
-      onStart: (pid, runId) => {
-        const current = readInFlight(this.dir, this.config.tag);
-        if (current) writeInFlight(this.dir, this.config.tag, { ...current, runPid: pid, runId });
-      },
-      onTick: (elapsedSec) =>
-        this.emit({
-          type: 'training',
-          at: Date.now(),
-          experiment: n,
-          elapsedSec,
-          timeoutSec: this.config.timeoutSec,
-          logTail: logTail(readLogTail(logPath), LOG_TAIL_LINES),
-        }),
-    });
-    const log = fs.readFileSync(logPath, 'utf8');
-    const outcome = applyJudge(
-      judgeRun({ ...result, log }, this.config.metric),
-      parseVerdict(readTextOrNull(resultPath)),
-      { exitCode: result.exitCode, wallSec: result.seconds, memoryGb: parseMemoryGb(log) },
-      this.judge,
-    );
-    // A run that failed while the disk is full failed for that reason, whatever its log says
-    // (its output may never have reached the log at all).
-    if (outcome.kind === 'crash' && outcome.reason !== 'interrupted' && outcome.reason !== 'timeout') {
-      const free = freeBytes(this.dir);
-      if (free !== null && free < DISK_FULL_BYTES) return { kind: 'crash', reason: DISK_FULL, memoryGb: 0 };
-    }
-    return outcome;
-  }
-
-  /** Going on with a full disk would only crash every experiment: stop, resumably, and say why. */
-  private diskFullStop(): LoopResult {
-    const free = freeBytes(this.dir);
-    return this.finish(
-      `the disk is full (${free === null ? 'unknown' : `${Math.round(free / 1024)} KB`} free on ${this.dir}): free some space, then run the same command again to resume`,
-      1,
-    );
-  }
-
-  /**
-   * Let the agent edit, then enforce the rules: refs and non-editable files put back, and only
-   * editable files that really changed are committed.
-   */
-  private async askAgent(n: number, ctx: ExperimentContext): Promise<AgentEdit> {
-    const { editable } = this.config;
-    this.phase('agent', n, ctx.fix ? `fixing: ${ctx.fix.reason}` : undefined);
-    const snapshot = await snapshotGitState(this.dir);
-    let proposal: Proposal;
-    try {
-      proposal = await this.agent.propose(ctx, this.opts.signal, (activity) =>
-        this.emit({ type: 'agent', at: Date.now(), experiment: n, activity }),
-      );
-    } catch (err) {
-      await restoreGitState(this.dir, snapshot, editable);
-      if (this.opts.signal.aborted) return { kind: 'stop', reason: 'interrupted', exitCode: interruptExitCode(this.opts.signal), usage: ZERO_USAGE };
-      if (err instanceof FatalAgentError) return { kind: 'stop', reason: err.message, exitCode: 1, usage: ZERO_USAGE };
-      return { kind: 'skipped', reason: `the agent failed: ${(err as Error).message}`, usage: ZERO_USAGE };
-    }
-    const restored = await restoreGitState(this.dir, snapshot, editable);
-    if (this.opts.signal.aborted) return { kind: 'stop', reason: 'interrupted', exitCode: interruptExitCode(this.opts.signal), usage: proposal.usage };
-    if (proposal.kind === 'skipped') return { kind: 'skipped', reason: proposal.reason, usage: proposal.usage };
-    const changed = (await this.repo.changedPaths()).filter((p) => editable.includes(p));
-    if (changed.length === 0) return { kind: 'skipped', reason: 'the agent submitted without changing an editable file', usage: proposal.usage };
-    return { kind: 'submitted', description: proposal.description, changed, restored, usage: proposal.usage };
-  }
-
-  /** Drop an experiment that never reached a commit, keeping its edits reachable under a ref. */
-  private async abandonEdits(base: string): Promise<void> {
-    const edits = await this.repo.snapshotWorkingTree();
-    if (edits) await this.repo.keepRef(`refs/autoresearch/${this.config.tag}/abandoned/${short(edits)}`, edits);
-    await this.repo.resetHard(base);
-    clearInFlight(this.dir, this.config.tag);
-  }
+  return null;
 }
-
-function readTextOrNull(file: string): string | null {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
-type AgentEdit =
-  | { kind: 'submitted'; description: string; changed: string[]; restored: string[]; usage: Usage }
-  | { kind: 'skipped'; reason: string; usage: Usage }
-  | { kind: 'stop'; reason: string; exitCode: number; usage: Usage };

@@ -54,7 +54,9 @@ export interface Standing {
 
 /** Everything an agent is told for one experiment. The agent remembers nothing between calls. */
 export interface ExperimentContext {
-  repoDir: string;
+  repoDir: string; // where the agent works: the experiment's own worktree
+  /** The main checkout, where the program keeps its state (.autoresearch/); repoDir when absent. */
+  stateRoot?: string;
   tag: string;
   experiment: number; // 1-based number of this experiment within the tag (baseline is 0)
   metric: string;

@@ -131,6 +131,12 @@ export class GitRepo {
     return parsePorcelainZ(out);
   }
 
+  /** Paths that differ between two commits. */
+  async changedBetween(from: string, to: string): Promise<string[]> {
+    const out = await this.run(['diff', '--name-only', '-z', from, to]);
+    return out.split('\0').filter((p) => p !== '');
+  }
+
   async commitFiles(paths: string[], message: string): Promise<string> {
     await this.run(['add', '--all', '--', ...paths]);
     await this.run([...this.identity, 'commit', '--no-verify', '--quiet', '-m', message, '--', ...paths]);

@@ -18,13 +18,24 @@ export function experimentLogPath(repoDir: string, tag: string, experiment: numb
   return path.join(logsDir(repoDir, tag), `${String(experiment).padStart(4, '0')}-${commit}.log`);
 }
 
-/** Where prepare.py leaves its verdict on the run in progress (see engine/judge.ts). */
-export const judgeResultPath = (repoDir: string, tag: string): string => path.join(tagDir(repoDir, tag), 'result.json');
+/**
+ * Where prepare.py leaves its verdict on a run (see engine/judge.ts): inside the checkout the run
+ * trains in, the one place a sandboxed run may write, under our own ignored directory.
+ */
+export const verdictPath = (checkout: string): string => path.join(checkout, STATE_DIR, 'verdict.json');
 
-/** Written before each step that changes the tree; removed once the experiment's row is written. */
+/** The git worktree an experiment is drafted and trained in, inside our own ignored directory. */
+export const worktreePath = (repoDir: string, tag: string, experiment: number): string =>
+  path.join(tagDir(repoDir, tag), 'worktrees', String(experiment).padStart(4, '0'));
+
+/**
+ * Written before each step that changes the tree; removed once the experiment's row is written.
+ * One file per experiment in flight (.autoresearch/<tag>/inflight/NNNN.json); an older version
+ * kept the single experiment it ran in .autoresearch/<tag>/inflight.json, still read on recovery.
+ */
 export interface InFlight {
   experiment: number;
-  phase: 'baseline' | 'agent' | 'training';
+  phase: 'baseline' | 'agent' | 'waiting' | 'training';
   base: string; // the best commit the experiment started from
   commit: string | null; // the experiment's commit, once made
   description: string | null;
@@ -33,6 +44,9 @@ export interface InFlight {
   runId?: string; // the run's AUTORESEARCH_RUN marker, to find its processes that left the group
   /** The decided row, written here before it is appended: a measurement outlives a failed append. */
   row?: ResultRow;
+  worktree?: string; // the experiment's worktree; absent for the baseline and the older single-file layout
+  slot?: string; // the GPU it trains on
+  jobId?: string; // a cluster executor's job, while one runs
 }
 
 export interface TagConfig {
@@ -59,6 +73,34 @@ const inFlightPath = (repoDir: string, tag: string) => path.join(tagDir(repoDir,
 const configPath = (repoDir: string, tag: string) => path.join(tagDir(repoDir, tag), 'config.json');
 
 export const readInFlight = (repoDir: string, tag: string): InFlight | null => readJson<InFlight>(inFlightPath(repoDir, tag));
+
+const experimentsDir = (repoDir: string, tag: string) => path.join(tagDir(repoDir, tag), 'inflight');
+const experimentPath = (repoDir: string, tag: string, n: number) => path.join(experimentsDir(repoDir, tag), `${String(n).padStart(4, '0')}.json`);
+
+export const writeExperimentState = (repoDir: string, tag: string, f: InFlight): void => writeJsonAtomic(experimentPath(repoDir, tag, f.experiment), f);
+export const readExperimentState = (repoDir: string, tag: string, n: number): InFlight | null => readJson<InFlight>(experimentPath(repoDir, tag, n));
+export const clearExperimentState = (repoDir: string, tag: string, n: number): void => fs.rmSync(experimentPath(repoDir, tag, n), { force: true });
+
+/** Every experiment a killed run left in flight, oldest first (the older single-file layout included). */
+export function readAllInFlight(repoDir: string, tag: string): InFlight[] {
+  const found: InFlight[] = [];
+  const legacy = readInFlight(repoDir, tag);
+  if (legacy) found.push(legacy);
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(experimentsDir(repoDir, tag)).filter((f) => /^\d+\.json$/.test(f));
+  } catch {
+    // none
+  }
+  for (const name of names) {
+    const f = readJson<InFlight>(path.join(experimentsDir(repoDir, tag), name));
+    if (f) found.push(f);
+  }
+  return found.sort((a, b) => a.experiment - b.experiment);
+}
+
+/** Any experiment in flight for this tag: a restart has something to finish. */
+export const anyInFlight = (repoDir: string, tag: string): boolean => readAllInFlight(repoDir, tag).length > 0;
 export const writeInFlight = (repoDir: string, tag: string, f: InFlight): void => writeJsonAtomic(inFlightPath(repoDir, tag), f);
 export const clearInFlight = (repoDir: string, tag: string): void => fs.rmSync(inFlightPath(repoDir, tag), { force: true });
 

@@ -80,7 +80,7 @@ describe('end to end: engine + ClaudeAgent + fake API', () => {
 
     api = await startFakeApi(script, { requireKey: FAKE_KEY });
     const agent = new ClaudeAgent({ apiKey: FAKE_KEY, baseURL: api.url, model: 'claude-sonnet-5-5', retryBaseMs: 5 });
-    const config = makeEngineConfig(dir, 'e2e', { runCmd: 'python3 train.py', timeoutSec: 60, fixAttempts: 1, maxExperiments: 5 });
+    const config = makeEngineConfig(dir, 'e2e', { runCmd: 'python3 train.py', timeoutSec: 60, fixAttempts: 1, maxExperiments: 5, lookahead: 0 });
     const events: EngineEvent[] = [];
     const result = await runLoop(config, agent, { onEvent: (e) => events.push(e), signal: new AbortController().signal, env: { ...process.env, ANTHROPIC_API_KEY: FAKE_KEY } });
     expect(result).toMatchObject({ exitCode: 0 });

@@ -68,7 +68,7 @@ async function runWith(agent: Agent, env: NodeJS.ProcessEnv) {
   fs.writeFileSync(path.join(dir, 'program.md'), '# program\nLower val_bpb by editing train.py.\n');
   git('add', '.');
   git('commit', '-q', '-m', 'initial');
-  const config = makeEngineConfig(dir, 'e2e', { runCmd: 'python3 train.py', timeoutSec: 60, fixAttempts: 1, maxExperiments: 5 });
+  const config = makeEngineConfig(dir, 'e2e', { runCmd: 'python3 train.py', timeoutSec: 60, fixAttempts: 1, maxExperiments: 5, lookahead: 0 });
   const events: EngineEvent[] = [];
   const result = await runLoop(config, agent, { onEvent: (e) => events.push(e), signal: new AbortController().signal, env });
   const rows = readResultsFile(path.join(dir, 'results.tsv')).rows;

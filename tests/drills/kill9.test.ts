@@ -109,7 +109,12 @@ function trainerPids(dir: string): number[] {
 }
 
 const rowsOf = (dir: string): ResultRow[] => rowsOfTag(readResultsFile(path.join(dir, 'results.tsv')).rows, TAG);
-const inFlightFile = (dir: string) => path.join(dir, '.autoresearch', TAG, 'inflight.json');
+/** The state files of the experiments a killed run left in flight (one per experiment). */
+function inFlightStates(dir: string): { phase: string; commit: string | null }[] {
+  const folder = path.join(dir, '.autoresearch', TAG, 'inflight');
+  if (!fs.existsSync(folder)) return [];
+  return fs.readdirSync(folder).map((f) => JSON.parse(fs.readFileSync(path.join(folder, f), 'utf8')) as { phase: string; commit: string | null });
+}
 
 /** Start the driver; resolve once `target` has been seen `nth` times, kill it `delayMs` later. */
 async function runAndKill(dir: string, plan: object, target: (e: DriverEvent) => boolean, nth: number, delayMs: number): Promise<{ events: DriverEvent[]; exit: number | string | null }> {
@@ -148,7 +153,7 @@ async function restart(dir: string): Promise<{ exitCode: number; events: EngineE
     propose: async () => ({ kind: 'skipped', reason: 'not asked', usage: ZERO_USAGE }),
   };
   const result = await runLoop(
-    makeEngineConfig(dir, TAG, { runCmd: 'python3 train.py', timeoutSec: 60, fixAttempts: 0, maxExperiments: 0 }),
+    makeEngineConfig(dir, TAG, { runCmd: 'python3 train.py', timeoutSec: 60, fixAttempts: 0, maxExperiments: 0, lookahead: 0 }),
     noAgent,
     { onEvent: (e) => events.push(e), signal: new AbortController().signal },
   );
@@ -176,7 +181,7 @@ describe('kill -9 drill', () => {
       const { events, exit } = await runAndKill(dir, plan, MOMENTS[moment].opens, nth, delayMs);
       expect(exit, `round ${round}`).toBe('SIGKILL');
       for (const e of events) if (e.type === 'committed' && e.commit) announced.add(e.commit);
-      const inFlight = fs.existsSync(inFlightFile(dir)) ? (JSON.parse(fs.readFileSync(inFlightFile(dir), 'utf8')) as { phase: string; commit: string | null }) : null;
+      const inFlight = inFlightStates(dir)[0] ?? null;
       const lastEvent = events.at(-1);
 
       const recovery = await restart(dir);
@@ -189,8 +194,9 @@ describe('kill -9 drill', () => {
       // Every restart recovers: it starts, says what it did when the killed run left work in flight, and ends normally.
       expect(recovery.exitCode, where).toBe(0);
       expect(recovery.events.some((e) => e.type === 'started'), where).toBe(true);
-      if (inFlight) expect(recovered, `${where}: inflight.json was left, so the restart must report a recovery`).toBeDefined();
-      expect(fs.existsSync(inFlightFile(dir)), where).toBe(false);
+      if (inFlight) expect(recovered, `${where}: a state file was left, so the restart must report a recovery`).toBeDefined();
+      expect(inFlightStates(dir), where).toEqual([]);
+      expect(git(dir, 'worktree', 'list', '--porcelain').match(/^worktree /gm), `${where}: worktrees left`).toHaveLength(1);
 
       // No lost row: what was written stays written (results.tsv only grows), every experiment commit
       // a killed run announced has a row (an `interrupted` crash if it never finished), and every row's commit still exists.

@@ -14,7 +14,7 @@ import { ZERO_USAGE, type Agent, type EngineConfig, type EngineEvent } from '../
 import { git, makeWorkspace, pidAlive, PlannedAgent } from '../helpers/workspace.js';
 
 const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig =>
-  makeEngineConfig(dir, 'left', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, maxExperiments: 0, ...over });
+  makeEngineConfig(dir, 'left', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, maxExperiments: 0, lookahead: 0, ...over });
 
 async function run(dir: string, agent: Agent, over: Partial<EngineConfig> = {}) {
   const events: EngineEvent[] = [];
@@ -62,9 +62,10 @@ describe('leftovers of killed processes', () => {
     await run(dir, new PlannedAgent([]));
     // Prints the summary block, leaves a background worker with the log as its stdout, exits 0.
     const trainer = [
-      'import subprocess',
+      'import os, subprocess',
       'worker = subprocess.Popen(["sleep", "30"])',
-      'open("worker.pid", "w").write(str(worker.pid))',
+      '# runs happen in a worktree under .autoresearch/: the pid goes to the repository root',
+      'open(os.path.join(os.getcwd().split("/.autoresearch/")[0], "worker.pid"), "w").write(str(worker.pid))',
       'print("---")',
       'print("val_bpb:          0.500000")',
       'print("peak_vram_mb:     1024.0", flush=True)',

@@ -14,7 +14,7 @@ import { ZERO_USAGE } from '../../src/engine/types.js';
 import { git, makeWorkspace, PlannedAgent, STAND_IN_TRAINER, type Edit } from '../helpers/workspace.js';
 
 const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig =>
-  makeEngineConfig(dir, 'test', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, ...over });
+  makeEngineConfig(dir, 'test', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, lookahead: 0, ...over });
 
 async function run(dir: string, agent: Agent, maxExperiments: number, over: Partial<EngineConfig> = {}) {
   const events: EngineEvent[] = [];
@@ -65,9 +65,14 @@ describe('a log redirected into the repository', () => {
  * moved aside and a directory takes its place. Works as root, where a read-only file would not.
  */
 const SABOTEUR = (value: number) => `${STAND_IN_TRAINER(value)}
-os.rename("results.tsv", "results.tsv.aside")
-os.mkdir("results.tsv")
+root = os.getcwd().split("/.autoresearch/")[0]  # runs happen in a worktree under .autoresearch/
+os.rename(os.path.join(root, "results.tsv"), os.path.join(root, "results.tsv.aside"))
+os.mkdir(os.path.join(root, "results.tsv"))
 `;
+
+/** The commit of the experiment left in flight: its state file says, as it does for the next start. */
+const inFlightCommit = (dir: string, n: number) =>
+  (JSON.parse(fs.readFileSync(path.join(dir, `.autoresearch/test/inflight/${String(n).padStart(4, '0')}.json`), 'utf8')) as { commit: string }).commit.slice(0, 7);
 
 /** An agent that writes the given train.py sources, one per experiment. */
 function sourcesAgent(sources: string[]): Agent {
@@ -91,7 +96,7 @@ describe('a measured result whose row cannot be written', () => {
   it('is written on the next start with its real measurement; a keep stays the branch head', async () => {
     const dir = makeWorkspace({ value: 1.0 });
     await expect(run(dir, sourcesAgent([SABOTEUR(0.9)]), 1)).rejects.toThrow(/results\.tsv/);
-    const head = git(dir, 'rev-parse', '--short=7', 'HEAD');
+    const head = inFlightCommit(dir, 1);
     putResultsBack(dir);
     const { result, events, rows } = await run(dir, sourcesAgent([STAND_IN_TRAINER(0.8)]), 1);
     expect(result.exitCode).toBe(0);
@@ -112,7 +117,7 @@ describe('a measured result whose row cannot be written', () => {
     const dir = makeWorkspace({ value: 1.0 });
     const start = git(dir, 'rev-parse', '--short=7', 'HEAD');
     await expect(run(dir, sourcesAgent([SABOTEUR(1.5)]), 1)).rejects.toThrow(/results\.tsv/);
-    const lost = git(dir, 'rev-parse', '--short=7', 'HEAD');
+    const lost = inFlightCommit(dir, 1);
     putResultsBack(dir);
     const { result, rows } = await run(dir, sourcesAgent([]), 0);
     expect(result.exitCode).toBe(0);

@@ -160,7 +160,7 @@ describe('the loop with prepare.py as the judge', () => {
       { description: 'an honest improvement', source: trainer({ scored: 0.9, printed: 0.05 }) },
     ];
     const events: EngineEvent[] = [];
-    const config = makeEngineConfig(dir, 'judge', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, maxExperiments: plan.length });
+    const config = makeEngineConfig(dir, 'judge', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, maxExperiments: plan.length, lookahead: 0 });
     const result = await runLoop(config, new TrainerAgent(plan), { onEvent: (e) => events.push(e), signal: new AbortController().signal });
     expect(result.exitCode).toBe(0);
     const rows = readResultsFile(path.join(dir, 'results.tsv')).rows;

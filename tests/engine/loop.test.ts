@@ -9,7 +9,7 @@ import type { EngineConfig, EngineEvent } from '../../src/engine/types.js';
 import { git, makeWorkspace, pidAlive, PlannedAgent, type Edit } from '../helpers/workspace.js';
 
 const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig =>
-  makeEngineConfig(dir, 'test', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, ...over });
+  makeEngineConfig(dir, 'test', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, lookahead: 0, ...over });
 
 async function run(dir: string, plan: Edit[], over: Partial<EngineConfig> = {}, signal = new AbortController().signal, env?: NodeJS.ProcessEnv) {
   const events: EngineEvent[] = [];
@@ -160,14 +160,18 @@ describe('the experiment loop', () => {
 
   it('puts back files the agent may not edit', async () => {
     const dir = makeWorkspace();
+    // The agent works where it is told to: the experiment's worktree (ctx.repoDir).
     const agent = new PlannedAgent([{ value: 0.9, description: 'sneaky' }], (ctx) => {
       if (ctx.experiment === 1) {
-        fs.writeFileSync(path.join(dir, 'prepare.py'), '# rigged evaluation\n');
-        fs.writeFileSync(path.join(dir, 'stray.txt'), 'junk');
+        fs.writeFileSync(path.join(ctx.repoDir, 'prepare.py'), '# rigged evaluation\n');
+        fs.writeFileSync(path.join(ctx.repoDir, 'stray.txt'), 'junk');
       }
     });
     const events: EngineEvent[] = [];
     await runLoop(config(dir, { maxExperiments: 1 }), agent, { onEvent: (e) => events.push(e), signal: new AbortController().signal });
+    expect(agent.contexts[0]?.repoDir).not.toBe(dir);
+    const committed = events.find((e) => e.type === 'committed');
+    expect(committed?.type === 'committed' && committed.restored).toEqual(['prepare.py is not editable: restored from HEAD', 'stray.txt is a stray new file: removed']);
     expect(fs.readFileSync(path.join(dir, 'prepare.py'), 'utf8')).toBe('# fixed evaluation\n');
     expect(fs.existsSync(path.join(dir, 'stray.txt'))).toBe(false);
     expect(git(dir, 'show', '--name-only', '--format=', 'HEAD')).toBe('train.py');

@@ -39,7 +39,7 @@ describe.skipIf(os.platform() !== 'linux')('a setsid child of a run orphaned by 
     await exited;
     try {
       expect(pidAlive(escaped)).toBe(true);
-      const inflight = JSON.parse(fs.readFileSync(path.join(dir, '.autoresearch', 'drill', 'inflight.json'), 'utf8')) as { runId?: string };
+      const inflight = JSON.parse(fs.readFileSync(path.join(dir, '.autoresearch', 'drill', 'inflight', '0001.json'), 'utf8')) as { runId?: string };
       expect(inflight.runId).toEqual(expect.any(String));
       const events: EngineEvent[] = [];
       const result = await runLoop(

@@ -39,7 +39,7 @@ const rowsOf = (dir: string) => readResultsFile(path.join(dir, 'results.tsv')).r
 async function resume(dir: string, plan: ConstructorParameters<typeof PlannedAgent>[0]) {
   const events: EngineEvent[] = [];
   const result = await runLoop(
-    makeEngineConfig(dir, 'drill', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, maxExperiments: plan.length }),
+    makeEngineConfig(dir, 'drill', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, maxExperiments: plan.length, lookahead: 0 }),
     new PlannedAgent(plan),
     { onEvent: (e) => events.push(e), signal: new AbortController().signal },
   );
@@ -118,8 +118,13 @@ describe('kill -9 recovery', () => {
     await waitFor(() => fs.existsSync(path.join(dir, '.autoresearch', 'agent-editing')));
     d.child.kill('SIGKILL');
     await d.exit;
-    expect(git(dir, 'status', '--porcelain', '--untracked-files=no')).toBe('M train.py');
+    // The edit is in the experiment's worktree; the main checkout stays at the best, untouched.
+    const worktree = path.join(dir, '.autoresearch', 'drill', 'worktrees', '0001');
+    expect(git(worktree, 'status', '--porcelain', '--untracked-files=no')).toBe('M train.py');
+    expect(git(dir, 'status', '--porcelain', '--untracked-files=no')).toBe('');
     const { events } = await resume(dir, [{ value: 0.9, description: 'next idea' }]);
+    expect(fs.existsSync(worktree)).toBe(false);
+    expect(git(dir, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
     const recovered = events.find((e) => e.type === 'recovered');
     expect(recovered?.type === 'recovered' && recovered.message).toMatch(/uncommitted edits of experiment 1 saved as refs\/autoresearch\/drill\/interrupted\//);
     expect(rowsOf(dir).map((r) => r.description)).toEqual(['baseline', 'next idea']);

@@ -23,7 +23,8 @@ if MODE == "hang":
     time.sleep(1000)
 if MODE == "orphan":
     child = subprocess.Popen(["sleep", "1000"])
-    open("orphan.pid", "w").write(str(child.pid))
+    # Runs happen in a worktree under .autoresearch/: the pid goes to the repository root, where tests look.
+    open(os.path.join(os.getcwd().split("/.autoresearch/")[0], "orphan.pid"), "w").write(str(child.pid))
     time.sleep(1000)
 if SLEEP:
     time.sleep(SLEEP)

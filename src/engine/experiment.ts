@@ -1,0 +1,254 @@
+// One experiment, from draft to row, in a git worktree of its own: the model drafts a change on the
+// best of the moment; the change waits for its slot's GPU; if the best has moved meanwhile it is
+// moved onto the new best (or redone by the model, once) before it trains; a crash may be fixed;
+// then, under the lab's settle lock, the result is judged against the best *it was built on*, and
+// re-trained on the new best when another experiment moved the best while it ran.
+
+import path from 'node:path';
+import { GitRepo, short } from '../git/repo.js';
+import { clearExperimentState, worktreePath, writeExperimentState } from '../ledger/state.js';
+import type { Outcome } from './decide.js';
+import { DISK_FULL, discardedRef, fixLogTail, interruptExitCode, movedRef, RUN_LOG, slotLabel, type AgentEdit, type Lab, type Mutex, type Slot } from './lab.js';
+import { needsRebase, settle } from './schedule.js';
+import { addUsage, ZERO_USAGE, type ResultRow, type Status, type Usage } from './types.js';
+
+const FIX_LOG_TAIL_LINES = 60;
+
+export type ExperimentEnd =
+  | { kind: 'row'; row: ResultRow }
+  | { kind: 'skipped'; reason: string }
+  /** The loop must end: interrupted, the API gone for longer than the patience, the disk full. */
+  | { kind: 'stop'; reason: string; exitCode: number };
+
+/**
+ * Run experiment `n` on `slot`. `gpu` is the slot's GPU, taken in turn; `drafting` is aborted when
+ * the loop stops starting experiments for good (a fatal error elsewhere), which ends unfinished drafts.
+ */
+export async function runExperiment(lab: Lab, n: number, slot: Slot, gpu: Mutex, drafting: AbortSignal): Promise<ExperimentEnd> {
+  return new Experiment(lab, n, slot, gpu, drafting).run();
+}
+
+class Experiment {
+  private readonly startedMs = Date.now();
+  private readonly startedAt = new Date(this.startedMs).toISOString();
+  private usage: Usage = ZERO_USAGE;
+  private readonly dir: string;
+  private readonly agentSignal: AbortSignal;
+  private tree: GitRepo | null = null;
+  private base = ''; // the commit the change is built on
+  private commit = ''; // the experiment's commit, once made
+  private description = '';
+
+  constructor(
+    private readonly lab: Lab,
+    private readonly n: number,
+    private readonly slot: Slot,
+    private readonly gpu: Mutex,
+    drafting: AbortSignal,
+  ) {
+    this.dir = worktreePath(lab.dir, lab.tag, n);
+    this.agentSignal = AbortSignal.any([lab.opts.signal, drafting]);
+  }
+
+  async run(): Promise<ExperimentEnd> {
+    const { lab, n } = this;
+    const best = lab.best;
+    if (!best) throw new Error('internal: an experiment needs a best commit');
+    this.base = (await lab.repo.resolve(best.commit)) ?? (await lab.repo.head());
+    writeExperimentState(lab.dir, lab.tag, {
+      experiment: n,
+      phase: 'agent',
+      base: this.base,
+      commit: null,
+      description: null,
+      startedAt: this.startedAt,
+      worktree: this.dir,
+      ...(slotLabel(this.slot) !== undefined ? { slot: slotLabel(this.slot) } : {}),
+    });
+    let end: ExperimentEnd | null = null;
+    try {
+      this.tree = await lab.repo.addWorktree(this.dir, this.base);
+      end = await this.draft();
+      if (end) return end;
+      lab.phase('waiting', n, this.slot, this.description);
+      const turn = await this.gpu.acquire();
+      try {
+        end = await this.trainAndSettle();
+        return end;
+      } finally {
+        turn();
+      }
+    } finally {
+      lab.inFlight.delete(n);
+      // An experiment that ended is done with; one that threw (a row that could not be written)
+      // leaves its state file and worktree for the next start to finish from.
+      if (end !== null) {
+        if (this.tree) await lab.repo.removeWorktree(this.dir);
+        clearExperimentState(lab.dir, lab.tag, n);
+      }
+    }
+  }
+
+  private get worktree(): GitRepo {
+    if (!this.tree) throw new Error('internal: the experiment has no worktree');
+    return this.tree;
+  }
+
+  private addUsage(u: Usage): void {
+    this.usage = addUsage(this.usage, u);
+    this.lab.usage = addUsage(this.lab.usage, u);
+  }
+
+  /** The model's change, committed in the worktree; an end when there is none. */
+  private async draft(): Promise<ExperimentEnd | null> {
+    const edit = await this.lab.askAgent(this.n, this.worktree, this.lab.context(this.n, this.dir, this.slot), this.agentSignal, this.slot);
+    this.addUsage(edit.usage);
+    if (edit.kind !== 'submitted') return this.abandon(edit);
+    await this.commitEdit(edit.changed, edit.description, edit.restored);
+    return null;
+  }
+
+  private async commitEdit(changed: string[], description: string, restored: string[]): Promise<void> {
+    const { lab, n } = this;
+    lab.phase('committing', n, this.slot, description);
+    this.description = description;
+    this.commit = await this.worktree.commitFiles(changed, description);
+    lab.inFlight.set(n, { description });
+    lab.note(n, { phase: 'waiting', base: this.base, commit: this.commit, description });
+    const label = slotLabel(this.slot);
+    lab.emit({ type: 'committed', at: Date.now(), experiment: n, commit: short(this.commit), description, restored, ...(label !== undefined ? { slot: label } : {}) });
+  }
+
+  /** Drop an experiment that never reached a commit, keeping its edits reachable under a ref. */
+  private async abandon(edit: Exclude<AgentEdit, { kind: 'submitted' }>): Promise<ExperimentEnd> {
+    const edits = await this.worktree.snapshotWorkingTree();
+    if (edits) await this.lab.repo.keepRef(`refs/autoresearch/${this.lab.tag}/abandoned/${short(edits)}`, edits);
+    return edit.kind === 'stop' ? { kind: 'stop', reason: edit.reason, exitCode: edit.exitCode } : { kind: 'skipped', reason: edit.reason };
+  }
+
+  /** With the GPU held: onto the current best, train (and fix), then settle; again if the best moved. */
+  private async trainAndSettle(): Promise<ExperimentEnd> {
+    const { lab } = this;
+    const moved = await this.moveOntoBest();
+    if (moved) return moved;
+    let reruns = 0;
+    for (;;) {
+      const detail = reruns === 0 ? lab.config.runCmd : `re-run on the new best ${short(this.base)}: ${lab.config.runCmd}`;
+      const outcome = await this.trainWithFixes(detail);
+      const release = await lab.settleLock.acquire();
+      try {
+        const best = lab.best;
+        const settlement = settle(
+          { outcome, runBase: this.base, reruns },
+          best ? { commit: best.commit, value: best.value, runBaseValue: lab.keptValue(this.base) } : null,
+          lab.config.direction,
+        );
+        if (settlement.kind === 'rerun' && best) {
+          lab.keepLog(this.n, this.commit, path.join(this.dir, RUN_LOG), `-run${reruns + 1}`);
+          if (await this.rebaseOnto(best.commit)) {
+            reruns++;
+            continue;
+          }
+          return this.record(outcome, 'discard', `${this.description} (beat its base ${short(this.base)}, but does not apply on the new best ${best.commit})`);
+        }
+        const status: Status = settlement.kind === 'rerun' ? 'discard' : settlement.kind;
+        const note = reruns > 0 ? ` (re-measured on the new best ${short(this.base)})` : '';
+        return this.record(outcome, status, `${this.description}${note}`);
+      } finally {
+        release();
+      }
+    }
+  }
+
+  /**
+   * A draft made on an older best moves onto the current one before it trains. When it no longer
+   * applies, the model gets one chance to redo the same change on the new code.
+   */
+  private async moveOntoBest(): Promise<ExperimentEnd | null> {
+    const { lab, n } = this;
+    const best = lab.best;
+    if (!best || !needsRebase(this.base, best.commit)) return null;
+    lab.phase('rebasing', n, this.slot, this.description);
+    if (await this.rebaseOnto(best.commit)) return null;
+    const ctx = lab.context(n, this.dir, this.slot, { redo: { description: this.description, newBest: best.commit } });
+    const edit = await lab.askAgent(n, this.worktree, ctx, this.agentSignal, this.slot);
+    this.addUsage(edit.usage);
+    if (edit.kind !== 'submitted') {
+      const end = await this.abandon(edit);
+      return end.kind === 'skipped' ? { kind: 'skipped', reason: `its change no longer applies on the new best ${best.commit}, and the redo failed: ${end.reason}` } : end;
+    }
+    await this.commitEdit(edit.changed, edit.description, edit.restored);
+    return null;
+  }
+
+  /**
+   * Move the worktree to `best` and apply the experiment's change on it; false (the worktree then
+   * at `best` with nothing applied) when the change does not apply. The previous commit stays
+   * reachable under refs/autoresearch/<tag>/moved/.
+   */
+  private async rebaseOnto(best: string): Promise<boolean> {
+    const { lab } = this;
+    const target = (await lab.repo.resolve(best)) ?? best;
+    await lab.repo.keepRef(movedRef(lab.tag, this.commit), this.commit);
+    await this.worktree.resetHard(target);
+    const picked = await this.worktree.cherryPick(this.commit);
+    if (picked === null) return false;
+    this.base = target;
+    this.commit = picked;
+    lab.note(this.n, { base: this.base, commit: this.commit });
+    const label = slotLabel(this.slot);
+    lab.emit({ type: 'committed', at: Date.now(), experiment: this.n, commit: short(picked), description: this.description, restored: [], ...(label !== undefined ? { slot: label } : {}) });
+    return true;
+  }
+
+  /** Train; on a crash let the model fix it (up to --fix-attempts). */
+  private async trainWithFixes(detail: string): Promise<Outcome> {
+    const { lab, n } = this;
+    let outcome = await lab.train(n, this.dir, this.slot, detail);
+    for (let attempt = 1; outcome.kind === 'crash' && outcome.reason !== 'interrupted' && outcome.reason !== DISK_FULL && attempt <= lab.config.fixAttempts; attempt++) {
+      const logTail = fixLogTail(path.join(this.dir, RUN_LOG), FIX_LOG_TAIL_LINES);
+      const ctx = lab.context(n, this.dir, this.slot, { fix: { attempt, reason: outcome.reason, logTail, description: this.description } });
+      const fix = await lab.askAgent(n, this.worktree, ctx, this.agentSignal, this.slot);
+      this.addUsage(fix.usage);
+      if (fix.kind !== 'submitted') break; // no fix offered (or stopping): the crash stands
+      // The crashed attempt stays reachable; the fixed version replaces it as one experiment commit.
+      await lab.repo.keepRef(`${discardedRef(lab.tag, this.commit)}-crash`, this.commit);
+      const changed = [...new Set([...fix.changed, ...(await this.worktree.changedBetween(this.base, this.commit))])];
+      await this.worktree.resetSoft(this.base);
+      this.description = fix.description;
+      lab.phase('committing', n, this.slot, `fix ${attempt}: ${this.description}`);
+      this.commit = await this.worktree.commitFiles(changed, this.description);
+      lab.note(n, { commit: this.commit, description: this.description });
+      const label = slotLabel(this.slot);
+      lab.emit({ type: 'committed', at: Date.now(), experiment: n, commit: short(this.commit), description: this.description, restored: fix.restored, ...(label !== undefined ? { slot: label } : {}) });
+      outcome = await lab.train(n, this.dir, this.slot, detail);
+    }
+    return outcome;
+  }
+
+  /** Write the row, move the branch (keep) or keep the commit under a ref (otherwise), keep the log. */
+  private async record(outcome: Outcome, status: Status, description: string): Promise<ExperimentEnd> {
+    const { lab, n } = this;
+    lab.phase('deciding', n, this.slot);
+    const row = lab.logRow(n, {
+      commit: this.commit,
+      outcome,
+      status,
+      description,
+      startedAt: this.startedAt,
+      usage: this.usage,
+      seconds: (Date.now() - this.startedMs) / 1000,
+      base: this.base,
+      slot: this.slot,
+    });
+    lab.keepLog(n, this.commit, path.join(this.dir, RUN_LOG));
+    // The main checkout follows the best: a kept commit sits right on top of it (its base is the best).
+    if (status === 'keep') await lab.repo.resetHard(this.commit);
+    else await lab.repo.keepRef(discardedRef(lab.tag, this.commit), this.commit);
+    clearExperimentState(lab.dir, lab.tag, n);
+    lab.emitResult(n, row);
+    if (outcome.kind === 'crash' && outcome.reason === 'interrupted') return { kind: 'stop', reason: 'interrupted', exitCode: interruptExitCode(lab.opts.signal) };
+    if (outcome.kind === 'crash' && outcome.reason === DISK_FULL) return { kind: 'stop', reason: lab.diskFullReason(), exitCode: 1 };
+    return { kind: 'row', row };
+  }
+}

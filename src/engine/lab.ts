@@ -1,0 +1,307 @@
+// The workbench every experiment in flight shares: the tag's rows and best, the money spent, the
+// main checkout, the agent and the executor, and the lock under which results are settled. The
+// scheduler decides what runs when; an experiment (experiment.ts) uses these services to draft,
+// train and record itself.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Executor, RunRef } from '../exec/types.js';
+import { restoreGitState, snapshotGitState } from '../git/guard.js';
+import { GitRepo, short } from '../git/repo.js';
+import { keepLog as keepRunLog } from '../ledger/logs.js';
+import { appendResult } from '../ledger/results.js';
+import { experimentLogPath, readExperimentState, verdictPath, writeExperimentState, type InFlight } from '../ledger/state.js';
+import { scrubEnv } from '../proc/env.js';
+import { freeBytes, readLogTail } from '../proc/training.js';
+import { describe, judgeRun, standingOf, type Outcome } from './decide.js';
+import { applyJudge, judgeRules, parseVerdict, RESULT_FILE_ENV, type JudgeRules } from './judge.js';
+import { logTail, parseMemoryGb } from './metric.js';
+import {
+  FatalAgentError,
+  ZERO_USAGE,
+  type Agent,
+  type EngineConfig,
+  type EngineEvent,
+  type ExperimentContext,
+  type Phase,
+  type Proposal,
+  type ResultRow,
+  type Status,
+  type Usage,
+} from './types.js';
+
+export const RUN_LOG = 'run.log';
+/** The fixed data and evaluation, beside train.py: the judge of every run (see judge.ts). */
+const PREPARE_FILE = 'prepare.py';
+/** A failed run on a filesystem with less than this free is blamed on the full disk. */
+const DISK_FULL_BYTES = 1024 * 1024;
+export const DISK_FULL = 'no space left on device';
+const LOG_TAIL_LINES = 12;
+
+export interface LoopOptions {
+  onEvent: (e: EngineEvent) => void;
+  /** Aborted on Ctrl+C / SIGTERM: stop now; its `reason` ('SIGINT' | 'SIGTERM') picks the exit code. */
+  signal: AbortSignal;
+  /** Asked before each new experiment: a reason to start no more (the dashboard's `q`), or null. */
+  gracefulStop?: () => string | null;
+  /** The environment the training run inherits, minus secrets. Defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Where runs train: one slot per GPU, or one slot with the machine's own GPUs. */
+export interface Slot {
+  index: number;
+  gpu: string | null; // its CUDA_VISIBLE_DEVICES; null leaves the environment's as it is
+}
+
+export const slotLabel = (slot: Slot): string | undefined => (slot.gpu === null ? undefined : slot.gpu);
+
+export function interruptExitCode(signal: AbortSignal): number {
+  return signal.reason === 'SIGTERM' ? 143 : 130;
+}
+
+export const discardedRef = (tag: string, commit: string): string => `refs/autoresearch/${tag}/discarded/${short(commit)}`;
+/** An experiment's commit that was moved onto a newer best (the new commit carries its row). */
+export const movedRef = (tag: string, commit: string): string => `refs/autoresearch/${tag}/moved/${short(commit)}`;
+
+/** One at a time, in the order asked: the settle step, and each slot's GPU. */
+export class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+
+  /** Resolves once it is this caller's turn, with the function that ends the turn. */
+  acquire(): Promise<() => void> {
+    let release!: () => void;
+    const turn = new Promise<void>((resolve) => (release = resolve));
+    const ready = this.tail.then(() => release);
+    this.tail = this.tail.then(() => turn);
+    return ready;
+  }
+}
+
+export type AgentEdit =
+  | { kind: 'submitted'; description: string; changed: string[]; restored: string[]; usage: Usage }
+  | { kind: 'skipped'; reason: string; usage: Usage }
+  | { kind: 'stop'; reason: string; exitCode: number; usage: Usage };
+
+export class Lab {
+  rows: ResultRow[] = []; // this tag's rows, in the order they were written
+  usage: Usage = ZERO_USAGE; // this invocation's spending
+  nextExperiment = 0;
+  /** Drafts and runs in flight, told to every model drafting so it does not propose them twice. */
+  readonly inFlight = new Map<number, { description: string; slot?: string }>();
+  readonly settleLock = new Mutex();
+  readonly env: Record<string, string>;
+  readonly judge: JudgeRules;
+
+  constructor(
+    readonly config: EngineConfig,
+    readonly agent: Agent,
+    readonly opts: LoopOptions,
+    readonly repo: GitRepo, // the main checkout: on the branch, at the best commit
+    readonly executor: Executor,
+    readonly programText: string,
+    readonly branch: string,
+    readonly resultsPath: string,
+  ) {
+    const env = scrubEnv(opts.env ?? process.env);
+    // Runs happen in worktrees of the repository: uv must use the main checkout's environment
+    // rather than build a fresh one (torch included) inside every worktree.
+    this.env = { UV_PROJECT_ENVIRONMENT: path.join(repo.dir, '.venv'), ...env, PYTHONUNBUFFERED: '1' };
+    // Read once: prepare.py is not editable, so what it promises holds for the whole night.
+    this.judge = judgeRules(readTextOrNull(path.join(repo.dir, PREPARE_FILE)), config.metric);
+  }
+
+  get dir(): string {
+    return this.repo.dir;
+  }
+
+  get tag(): string {
+    return this.config.tag;
+  }
+
+  get best() {
+    return standingOf(this.rows).best;
+  }
+
+  emit(e: EngineEvent): void {
+    this.opts.onEvent(e);
+  }
+
+  phase(phase: Phase, experiment: number, slot: Slot | null, detail?: string): void {
+    const label = slot ? slotLabel(slot) : undefined;
+    this.emit({ type: 'phase', at: Date.now(), phase, experiment, ...(detail ? { detail } : {}), ...(label !== undefined ? { slot: label } : {}) });
+  }
+
+  /** The value of a kept commit of this tag, if it is one. */
+  keptValue(commit: string): number | null {
+    const row = this.rows.find((r) => r.status === 'keep' && r.commit === short(commit));
+    return row ? row.value : null;
+  }
+
+  /** Update this experiment's state file: what a restart after kill -9 needs to finish or undo it. */
+  note(experiment: number, change: Partial<InFlight>): void {
+    const current = readExperimentState(this.dir, this.tag, experiment);
+    if (current) writeExperimentState(this.dir, this.tag, { ...current, ...change });
+  }
+
+  context(experiment: number, repoDir: string, slot: Slot, extra: Pick<ExperimentContext, 'fix' | 'redo'> = {}): ExperimentContext {
+    const others = [...this.inFlight].filter(([n]) => n !== experiment).map(([n, f]) => ({ experiment: n, description: f.description }));
+    const label = slotLabel(slot);
+    return {
+      repoDir,
+      stateRoot: this.dir,
+      tag: this.tag,
+      experiment,
+      metric: this.config.metric,
+      direction: this.config.direction,
+      editable: this.config.editable,
+      programText: this.programText,
+      standing: standingOf(this.rows),
+      history: [...this.rows],
+      ...(others.length > 0 ? { inFlight: others } : {}),
+      ...(label !== undefined ? { slot: label } : {}),
+      ...extra,
+    };
+  }
+
+  /**
+   * Let the agent edit the worktree, then enforce the rules: refs and non-editable files put back,
+   * and only editable files that really changed count.
+   */
+  async askAgent(experiment: number, tree: GitRepo, ctx: ExperimentContext, signal: AbortSignal, slot: Slot): Promise<AgentEdit> {
+    const { editable } = this.config;
+    this.phase('agent', experiment, slot, ctx.fix ? `fixing: ${ctx.fix.reason}` : ctx.redo ? 'redoing the change on the new best' : undefined);
+    const label = slotLabel(slot);
+    const snapshot = await snapshotGitState(tree.dir);
+    const stopped = (usage: Usage): AgentEdit | null => {
+      if (this.opts.signal.aborted) return { kind: 'stop', reason: 'interrupted', exitCode: interruptExitCode(this.opts.signal), usage };
+      if (signal.aborted) return { kind: 'skipped', reason: 'the loop is stopping', usage };
+      return null;
+    };
+    let proposal: Proposal;
+    try {
+      proposal = await this.agent.propose(ctx, signal, (activity) =>
+        this.emit({ type: 'agent', at: Date.now(), experiment, activity, ...(label !== undefined ? { slot: label } : {}) }),
+      );
+    } catch (err) {
+      await restoreGitState(tree.dir, snapshot, editable);
+      const stop = stopped(ZERO_USAGE);
+      if (stop) return stop;
+      if (err instanceof FatalAgentError) return { kind: 'stop', reason: err.message, exitCode: 1, usage: ZERO_USAGE };
+      return { kind: 'skipped', reason: `the agent failed: ${(err as Error).message}`, usage: ZERO_USAGE };
+    }
+    const restored = await restoreGitState(tree.dir, snapshot, editable);
+    const stop = stopped(proposal.usage);
+    if (stop) return stop;
+    if (proposal.kind === 'skipped') return { kind: 'skipped', reason: proposal.reason, usage: proposal.usage };
+    const changed = (await tree.changedPaths()).filter((p) => editable.includes(p));
+    if (changed.length === 0) return { kind: 'skipped', reason: 'the agent submitted without changing an editable file', usage: proposal.usage };
+    return { kind: 'submitted', description: proposal.description, changed, restored, usage: proposal.usage };
+  }
+
+  /** Train the code checked out in `cwd` on `slot`, and judge the run. */
+  async train(experiment: number, cwd: string, slot: Slot, detail: string): Promise<Outcome> {
+    const logPath = path.join(cwd, RUN_LOG);
+    const resultPath = verdictPath(cwd);
+    fs.mkdirSync(path.dirname(resultPath), { recursive: true });
+    fs.rmSync(resultPath, { force: true }); // a verdict counts only for the run that wrote it
+    const label = slotLabel(slot);
+    this.phase('training', experiment, slot, detail);
+    const env: Record<string, string> = { ...this.env, [RESULT_FILE_ENV]: resultPath };
+    if (slot.gpu !== null) env.CUDA_VISIBLE_DEVICES = slot.gpu;
+    const result = await this.executor.run(
+      { cmd: this.config.runCmd, cwd, logPath, env, timeoutSec: this.config.timeoutSec, name: `autoresearch ${this.tag} #${experiment}` },
+      this.opts.signal,
+      {
+        onStart: (ref: RunRef) => this.note(experiment, { phase: 'training', runPid: ref.pid, runId: ref.runId, jobId: ref.jobId }),
+        onTick: (elapsedSec) =>
+          this.emit({
+            type: 'training',
+            at: Date.now(),
+            experiment,
+            elapsedSec,
+            timeoutSec: this.config.timeoutSec,
+            logTail: logTail(readLogTail(logPath), LOG_TAIL_LINES),
+            ...(label !== undefined ? { slot: label } : {}),
+          }),
+      },
+    );
+    const log = readTextOrNull(logPath) ?? '';
+    let outcome = applyJudge(
+      judgeRun({ ...result, log }, this.config.metric),
+      parseVerdict(readTextOrNull(resultPath)),
+      { exitCode: result.exitCode, wallSec: result.seconds, memoryGb: parseMemoryGb(log) },
+      this.judge,
+    );
+    if (result.crashReason && outcome.kind === 'crash' && outcome.reason !== 'interrupted') outcome = { ...outcome, reason: result.crashReason };
+    // A run that failed while the disk is full failed for that reason, whatever its log says
+    // (its output may never have reached the log at all).
+    if (outcome.kind === 'crash' && outcome.reason !== 'interrupted' && outcome.reason !== 'timeout') {
+      const free = freeBytes(this.dir);
+      if (free !== null && free < DISK_FULL_BYTES) return { kind: 'crash', reason: DISK_FULL, memoryGb: 0 };
+    }
+    return outcome;
+  }
+
+  /** Append the experiment's row (whole, once), after saving it in its state file. */
+  logRow(
+    experiment: number,
+    fields: { commit: string; outcome: Outcome; status: Status; description: string; startedAt: string; usage: Usage; seconds?: number; base?: string; slot?: Slot },
+  ): ResultRow {
+    const { outcome } = fields;
+    const label = fields.slot ? slotLabel(fields.slot) : undefined;
+    const row: ResultRow = {
+      commit: short(fields.commit),
+      value: outcome.kind === 'measured' ? outcome.value : 0,
+      memoryGb: outcome.kind === 'measured' ? outcome.memoryGb : 0,
+      status: fields.status,
+      description: describe(fields.description, outcome),
+      tag: this.tag,
+      startedAt: fields.startedAt,
+      seconds: fields.seconds ?? (Date.now() - Date.parse(fields.startedAt)) / 1000,
+      usage: fields.usage,
+      ...(fields.base ? { base: short(fields.base) } : {}),
+      ...(label !== undefined ? { slot: label } : {}),
+    };
+    // The measurement goes into the state file first: if the append fails, the next start writes it.
+    // On a full disk this write fails too; the append is still tried, and its error names the cause.
+    try {
+      this.note(experiment, { row });
+    } catch {
+      // nothing more can be saved here; appendResult's error is the one to report
+    }
+    appendResult(this.resultsPath, this.config.metric, row);
+    this.rows.push(row);
+    return row;
+  }
+
+  /** Keep a run's log under .autoresearch/<tag>/logs/ (head and tail past a size), and whole as the latest run.log. */
+  keepLog(experiment: number, commit: string, logPath: string, suffix = ''): void {
+    if (!fs.existsSync(logPath)) return;
+    keepRunLog(logPath, experimentLogPath(this.dir, this.tag, experiment, `${short(commit)}${suffix}`));
+    const latest = path.join(this.dir, RUN_LOG);
+    if (path.resolve(logPath) !== path.resolve(latest)) fs.copyFileSync(logPath, latest);
+  }
+
+  emitResult(experiment: number, row: ResultRow): void {
+    this.emit({ type: 'result', at: Date.now(), experiment, row, standing: standingOf(this.rows), ...(row.slot !== undefined ? { slot: row.slot } : {}) });
+  }
+
+  /** Why going on would only crash every experiment: the disk is full. */
+  diskFullReason(): string {
+    const free = freeBytes(this.dir);
+    return `the disk is full (${free === null ? 'unknown' : `${Math.round(free / 1024)} KB`} free on ${this.dir}): free some space, then run the same command again to resume`;
+  }
+}
+
+export function readTextOrNull(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+export function fixLogTail(logPath: string, lines: number): string {
+  return logTail(readLogTail(logPath, 16_384), lines).join('\n');
+}
