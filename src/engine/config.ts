@@ -11,6 +11,8 @@ export const ENGINE_DEFAULTS = {
   editable: ['train.py'],
   fixAttempts: 1,
   programPath: 'program.md',
+  sandbox: 'auto',
+  trainNetwork: true,
 } as const satisfies Partial<EngineConfig>;
 
 export function makeEngineConfig(repoDir: string, tag: string, over: Partial<EngineConfig> = {}): EngineConfig {

@@ -23,6 +23,7 @@ import {
   type InFlight,
 } from '../ledger/state.js';
 import { scrubEnv } from '../proc/env.js';
+import { decideSandbox } from '../proc/sandbox.js';
 import { freeBytes, readLogTail, runTraining } from '../proc/training.js';
 import { groupAlive, killTree } from '../proc/tree.js';
 import { decide, describe, judgeRun, standingOf, stopReason, type Outcome } from './decide.js';
@@ -161,6 +162,8 @@ async function openAndCheck(config: EngineConfig, env: NodeJS.ProcessEnv): Promi
         : ' Install it, or pass --run-cmd with a command that exists.';
     throw new UsageError(`--run-cmd "${config.runCmd}" needs ${program}, which is not on PATH.${hint}`);
   }
+  const sandbox = decideSandbox(config.sandbox ?? 'auto');
+  if (sandbox.error) throw new UsageError(sandbox.error);
   for (const target of runTargets(config.runCmd)) {
     if (!fs.existsSync(path.join(repo.dir, target))) {
       throw new UsageError(`--run-cmd "${config.runCmd}" runs ${target}, which does not exist in ${repo.dir}.`);
@@ -176,6 +179,7 @@ class Loop {
   private consecutiveSkips = 0;
   private usage: Usage = ZERO_USAGE;
   private readonly env: Record<string, string>;
+  private readonly sandboxed: boolean;
   private readonly judge: JudgeRules;
 
   constructor(
@@ -188,6 +192,7 @@ class Loop {
     private readonly resultsPath: string,
   ) {
     this.env = { ...scrubEnv(opts.env ?? process.env), PYTHONUNBUFFERED: '1' };
+    this.sandboxed = decideSandbox(config.sandbox ?? 'auto').on; // probed once, in openAndCheck
     // Read once: prepare.py is not editable, so what it promises holds for the whole night.
     this.judge = judgeRules(readTextOrNull(path.join(repo.dir, PREPARE_FILE)), config.metric);
   }
@@ -232,6 +237,7 @@ class Loop {
       config: { ...this.config, repoDir: this.dir },
       resumed,
       rows: [...this.rows],
+      sandboxed: this.sandboxed,
     });
 
     if (this.best === null) {
@@ -327,6 +333,7 @@ class Loop {
       programText: this.programText,
       standing: standingOf(this.rows),
       history: [...this.rows],
+      sandbox: this.sandboxed,
       ...(fix ? { fix } : {}),
     };
   }
@@ -484,6 +491,7 @@ class Loop {
       logPath,
       timeoutSec: this.config.timeoutSec,
       env: { ...this.env, [RESULT_FILE_ENV]: resultPath },
+      sandbox: this.sandboxed ? { network: this.config.trainNetwork ?? true } : null,
       signal: this.opts.signal,
       onStart: (pid) => {
         const current = readInFlight(this.dir, this.config.tag);

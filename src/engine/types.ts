@@ -2,6 +2,7 @@
 // it depends on nothing, so every layer can import it without pulling in git, processes or Ink.
 
 export type Direction = 'min' | 'max';
+export type SandboxMode = 'auto' | 'on' | 'off';
 export type Status = 'keep' | 'discard' | 'crash';
 
 /** Token counts and price of one experiment's conversation with the model. */
@@ -61,6 +62,8 @@ export interface ExperimentContext {
   programText: string; // the research protocol (program.md)
   standing: Standing;
   history: ResultRow[]; // every row of this tag so far, oldest first; the agent bounds what it sends
+  /** Run the agent's shell commands in the sandbox (src/proc/sandbox.ts): the engine decides, from --sandbox. */
+  sandbox?: boolean;
   /** Present when the previous attempt of this experiment crashed and the agent may fix it. */
   fix?: { attempt: number; reason: string; logTail: string; description: string };
 }
@@ -111,11 +114,13 @@ export interface EngineConfig {
   maxExperiments: number | null; // experiments after the baseline, this invocation
   maxHours: number | null;
   maxCostUsd: number | null;
+  sandbox?: SandboxMode; // the model's shell and the training run in bubblewrap; 'auto' when absent
+  trainNetwork?: boolean; // whether the sandboxed training run may reach the network; true when absent
 }
 
 /** Everything the engine tells the outside world. The UI is a pure function of these events. */
 export type EngineEvent =
-  | { type: 'started'; at: number; tag: string; branch: string; agent: string; config: EngineConfig; resumed: boolean; rows: ResultRow[] }
+  | { type: 'started'; at: number; tag: string; branch: string; agent: string; config: EngineConfig; resumed: boolean; rows: ResultRow[]; sandboxed?: boolean }
   | { type: 'recovered'; at: number; message: string }
   | { type: 'phase'; at: number; phase: Phase; experiment: number; detail?: string }
   | { type: 'agent'; at: number; experiment: number; activity: AgentActivity }

@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
+import { sandboxedCommand } from './sandbox.js';
 import { killTree, trackGroup } from './tree.js';
 
 export interface TrainingOptions {
@@ -11,6 +12,7 @@ export interface TrainingOptions {
   logPath: string;
   timeoutSec: number;
   env: Record<string, string>;
+  sandbox?: { network: boolean } | null; // run inside the sandbox (src/proc/sandbox.ts); null or absent: as is
   signal: AbortSignal; // aborted when the user stops the program
   onTick?: (elapsedSec: number) => void; // about once a second while it runs
   onStart?: (pid: number) => void; // the process group id, recorded so a restart can stop a run we lost
@@ -35,9 +37,11 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   let interrupted = false;
   let child;
   try {
-    child = spawn(opts.cmd, {
+    // `/bin/sh -c` is what shell: true runs; spelled out so that the sandbox can wrap it (bwrap gets the same scrubbed env).
+    const shell = ['/bin/sh', '-c', opts.cmd];
+    const [file, ...args] = opts.sandbox ? sandboxedCommand('training', shell, { cwd: opts.cwd, env: opts.env, network: opts.sandbox.network }) : shell;
+    child = spawn(file!, args, {
       cwd: opts.cwd,
-      shell: true,
       detached: true, // own process group: Ctrl+C in the terminal reaches us, not the run, and we stop it as a whole
       env: opts.env,
       stdio: ['ignore', logFd, logFd],

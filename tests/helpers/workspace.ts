@@ -23,7 +23,7 @@ if MODE == "hang":
     time.sleep(1000)
 if MODE == "orphan":
     child = subprocess.Popen(["sleep", "1000"])
-    open("orphan.pid", "w").write(str(child.pid))
+    open("orphan.pid", "w").write(f"{child.pid} {os.readlink('/proc/self/ns/pid')}")
     time.sleep(1000)
 if SLEEP:
     time.sleep(SLEEP)
@@ -84,11 +84,35 @@ export class PlannedAgent implements Agent {
   }
 }
 
-export function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number | null): boolean {
+  if (pid === null) return false;
   try {
     process.kill(pid, 0);
     return true;
   } catch {
     return false;
   }
+}
+
+/**
+ * The pid, as seen from here, of a process that a run recorded as "<pid> <pid namespace>" (python:
+ * f"{pid} {os.readlink('/proc/self/ns/pid')}"), or null once no such process exists. In the sandbox
+ * a run sees its own PID namespace's numbers; the NSpid line of /proc/<pid>/status maps them to ours.
+ * A record without a namespace is a pid of ours.
+ */
+export function hostPid(record: string): number | null {
+  const [pidText, ns] = record.trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!ns) return pid;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${entry}/ns/pid`) !== ns) continue;
+      const nspid = /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+      if (nspid && Number(nspid.at(-1)) === pid) return Number(entry);
+    } catch {
+      // gone while we looked
+    }
+  }
+  return null;
 }

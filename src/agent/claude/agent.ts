@@ -106,7 +106,7 @@ export class ClaudeAgent implements Agent {
       }
     };
     const transcript = new Transcript(transcriptPath(ctx.repoDir, ctx.tag, ctx.experiment, ctx.fix?.attempt), this.redact);
-    const runner = new ToolRunner({ repoDir: ctx.repoDir, editable: ctx.editable, bashTimeoutMs: this.bashTimeoutMs, redact: this.redact });
+    const runner = new ToolRunner({ repoDir: ctx.repoDir, editable: ctx.editable, bashTimeoutMs: this.bashTimeoutMs, redact: this.redact, sandbox: ctx.sandbox ?? false });
     // A 1-hour TTL: between two experiments lies a training run of about five minutes, which a
     // 5-minute cache entry would not survive.
     const system = [{ type: 'text' as const, text: ctx.programText.trim() === '' ? 'You are an ML research assistant.' : ctx.programText, cache_control: { type: 'ephemeral' as const, ttl: '1h' as const } }];
