@@ -3,7 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { ENGINE_DEFAULTS } from '../engine/config.js';
-import type { Direction } from '../engine/types.js';
+import type { Direction, SandboxMode } from '../engine/types.js';
 
 export interface RunArgs {
   tag: string;
@@ -21,6 +21,8 @@ export interface RunArgs {
   model: string | null;
   maxTurns: number;
   apiPatienceSec: number;
+  sandbox: SandboxMode;
+  trainNetwork: boolean;
 }
 
 export const DEFAULTS = {
@@ -69,6 +71,11 @@ Options:
   --max-turns <n>          tool calls allowed per experiment before it is skipped  [${DEFAULTS.maxTurns}]
   --api-patience <dur>     how long to keep retrying an unreachable/overloaded API before
                            stopping (resumable), e.g. 3600, 90m, 1h  [1h]
+  --sandbox <auto|on|off>  run the model's shell and the training run in a bubblewrap sandbox
+                           (Linux): auto uses it where it works and says so where it does not,
+                           on refuses to start without it  [auto]
+  --no-train-network       cut the sandboxed training run off the network too (uv run may
+                           need it to sync the environment)
   --no-tui                 plain timestamped lines instead of the dashboard (automatic when
                            stdout is not a terminal, e.g. under nohup)
   -h, --help               show this help
@@ -134,6 +141,8 @@ export function parseRunArgs(argv: string[]): ParseResult {
         model: { type: 'string' },
         'max-turns': { type: 'string' },
         'api-patience': { type: 'string' },
+        sandbox: { type: 'string' },
+        'no-train-network': { type: 'boolean' },
         tui: { type: 'boolean' },
         'no-tui': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -189,6 +198,9 @@ export function parseRunArgs(argv: string[]): ParseResult {
   }
   const runCmd = v['run-cmd'] ?? DEFAULTS.runCmd;
   if (runCmd.trim() === '') errors.push('--run-cmd must not be empty');
+  const sandbox = v.sandbox ?? 'auto';
+  if (sandbox !== 'auto' && sandbox !== 'on' && sandbox !== 'off') errors.push(`--sandbox must be auto, on or off, got "${sandbox}"`);
+  if (v['no-train-network'] && sandbox === 'off') errors.push('--no-train-network needs the sandbox: it cannot cut the network with --sandbox off');
   if (v.tui && v['no-tui']) errors.push('--tui and --no-tui contradict each other');
 
   if (errors.length > 0) return { kind: 'error', message: `${errors.join('\n')}\nSee autoresearch --help.` };
@@ -210,6 +222,8 @@ export function parseRunArgs(argv: string[]): ParseResult {
       model: v.model ?? null,
       maxTurns: maxTurns ?? DEFAULTS.maxTurns,
       apiPatienceSec,
+      sandbox: sandbox as SandboxMode,
+      trainNetwork: !v['no-train-network'],
     },
   };
 }

@@ -162,7 +162,7 @@ async function openAndCheck(config: EngineConfig, env: NodeJS.ProcessEnv): Promi
         : ' Install it, or pass --run-cmd with a command that exists.';
     throw new UsageError(`--run-cmd "${config.runCmd}" needs ${program}, which is not on PATH.${hint}`);
   }
-  const sandbox = decideSandbox(config.sandbox ?? 'auto');
+  const sandbox = decideSandbox(config.sandbox ?? 'auto', config.trainNetwork ?? true);
   if (sandbox.error) throw new UsageError(sandbox.error);
   for (const target of runTargets(config.runCmd)) {
     if (!fs.existsSync(path.join(repo.dir, target))) {

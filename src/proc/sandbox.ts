@@ -192,17 +192,21 @@ export function unsupportedReason(platform: NodeJS.Platform, bwrap: string | nul
   return null;
 }
 
-/** What --sandbox means here: whether runs are sandboxed, the line to print when they cannot be, or why we must not start. */
-export function sandboxDecision(mode: SandboxMode, support: SandboxSupport): { on: boolean; notice: string | null; error: string | null } {
+/**
+ * What --sandbox means here: whether runs are sandboxed, the line to print when they cannot be, or
+ * why we must not start. `trainNetwork` false (--no-train-network) asks for the sandbox as --sandbox on does.
+ */
+export function sandboxDecision(mode: SandboxMode, support: SandboxSupport, trainNetwork = true): { on: boolean; notice: string | null; error: string | null } {
   if (mode === 'off') return { on: false, notice: null, error: null };
   if (support.ok) return { on: true, notice: null, error: null };
   if (mode === 'on') return { on: false, notice: null, error: `--sandbox on, but ${support.reason}. Or run with --sandbox off to go without.` };
+  if (!trainNetwork) return { on: false, notice: null, error: `--no-train-network needs the sandbox, but ${support.reason}.` };
   return { on: false, notice: `runs are not isolated: ${support.reason}. Pass --sandbox off to silence this line.`, error: null };
 }
 
 /** --sandbox resolved on this machine (probing bwrap once, unless the mode is off). */
-export function decideSandbox(mode: SandboxMode): { on: boolean; notice: string | null; error: string | null } {
-  return mode === 'off' ? { on: false, notice: null, error: null } : sandboxDecision(mode, sandboxSupport());
+export function decideSandbox(mode: SandboxMode, trainNetwork = true): { on: boolean; notice: string | null; error: string | null } {
+  return mode === 'off' ? { on: false, notice: null, error: null } : sandboxDecision(mode, sandboxSupport(), trainNetwork);
 }
 
 function findOnPath(name: string, pathVar: string | undefined): string | null {
