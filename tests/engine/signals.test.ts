@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeEngineConfig } from '../../src/engine/config.js';
+import { ENGINE_DEFAULTS, makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
 import { decideSandbox } from '../../src/proc/sandbox.js';
 import { readResultsFile } from '../../src/ledger/results.js';
@@ -35,7 +35,7 @@ async function waitFor(check: () => boolean, ms = 15_000): Promise<void> {
 }
 
 // The drills run with the default --sandbox auto: sandboxed wherever bubblewrap works.
-const sandboxed = decideSandbox('auto').on;
+const sandboxed = decideSandbox(ENGINE_DEFAULTS.sandbox).on;
 const orphanPid = (dir: string) => hostPid(fs.readFileSync(path.join(dir, 'orphan.pid'), 'utf8'));
 const rowsOf = (dir: string) => readResultsFile(path.join(dir, 'results.tsv')).rows;
 
