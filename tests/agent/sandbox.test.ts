@@ -5,7 +5,7 @@
 // it fails and the experiment still completes; the same script with --sandbox off shows the test
 // would see the leak. HOME is a temp dir: the real home is never touched.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -134,4 +134,43 @@ describe.skipIf(!support.ok)('the sandbox against an adversarial model (bubblewr
     expect(fs.existsSync(r.varTmp)).toBe(true);
     expect(r.trainerWalk).toMatch(/key found in \[\d+/);
   }, 60_000);
+});
+
+describe('without bubblewrap (a PATH without bwrap)', () => {
+  // git only: bwrap cannot be found, whatever this machine has. Python by its full path (a pyenv shim would need more).
+  function pathWithout(): string {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-bin-'));
+    temps.push(bin);
+    fs.symlinkSync(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), path.join(bin, 'git'));
+    return bin;
+  }
+  const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+  const run = (dir: string, args: string[]) =>
+    spawnSync(process.execPath, [CLI, '--tag', 'nobwrap', '--run-cmd', `${python} train.py`, '--no-tui', ...args], {
+      cwd: dir,
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANTHROPIC_'))), PATH: pathWithout(), ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+
+  it('--sandbox on refuses to start: exit 2, saying how to get it, nothing touched', () => {
+    const dir = makeWorkspace();
+    const r = run(dir, ['--sandbox', 'on']);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain('autoresearch: --sandbox on, but bubblewrap is not installed: install it (apt install bubblewrap, or dnf install bubblewrap). Or run with --sandbox off to go without.');
+    expect(fs.existsSync(path.join(dir, 'results.tsv'))).toBe(false);
+    const net = run(dir, ['--no-train-network']);
+    expect(net.status).toBe(2);
+    expect(net.stderr).toMatch(/--no-train-network needs the sandbox, but bubblewrap is not installed/);
+  });
+
+  it('--sandbox auto runs unsandboxed, with one line at start saying so and how to fix it', () => {
+    const dir = makeWorkspace();
+    const r = run(dir, ['--max-experiments', '0']);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => l.includes('not isolated'));
+    expect(lines).toEqual(['autoresearch: runs are not isolated: bubblewrap is not installed: install it (apt install bubblewrap, or dnf install bubblewrap). Pass --sandbox off to silence this line.']);
+    expect(r.stdout).toMatch(/started nobwrap .* · NOT sandboxed/);
+    expect(run(dir, ['--max-experiments', '0', '--sandbox', 'off']).stderr).not.toContain('not isolated');
+  });
 });
