@@ -11,7 +11,6 @@ import path from 'node:path';
 import type { SandboxMode } from '../engine/types.js';
 
 export type { SandboxMode };
-export const SANDBOX_MODES: readonly SandboxMode[] = ['auto', 'on', 'off'];
 
 /** What one sandbox shows of the machine. Everything not named here is the host's, read-only. */
 export interface SandboxPlan {
@@ -142,6 +141,11 @@ export function trainingPlan(cwd: string, env: Record<string, string | undefined
 
 /** bwrap's arguments for a plan, ending with the command to run inside. */
 export function bwrapArgs(plan: SandboxPlan, command: readonly string[]): string[] {
+  // --as-pid-1: the command is the namespace's init, a direct child of bwrap, which reaps it; with
+  // bwrap's own init in between, that init outlives bwrap as a zombie of whoever adopts it, and our
+  // process group looks alive until it is reaped. Its death still takes every process inside with it.
+  // --die-with-parent: killing us (even kill -9) kills the sandbox. --cap-drop ALL: root inside
+  // could otherwise unmount the empty home.
   const args = ['--die-with-parent', '--unshare-pid', '--as-pid-1', '--cap-drop', 'ALL'];
   if (!plan.network) args.push('--unshare-net');
   if (!plan.ipc) args.push('--unshare-ipc');
