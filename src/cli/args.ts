@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { ENGINE_DEFAULTS } from '../engine/config.js';
 import { tagProblem } from '../engine/preflight.js';
-import type { Direction } from '../engine/types.js';
+import type { Direction, SandboxMode } from '../engine/types.js';
 
 export interface RunArgs {
   tag: string;
@@ -26,6 +26,8 @@ export interface RunArgs {
   baseUrl: string | null; // --base-url; null: the provider's environment variable or default
   priceIn: number | null; // USD per million input tokens (--provider openai)
   priceOut: number | null; // USD per million output tokens (--provider openai)
+  sandbox: SandboxMode;
+  trainNetwork: boolean;
 }
 
 export type Provider = 'anthropic' | 'openai';
@@ -86,6 +88,11 @@ Options:
   --max-turns <n>          tool calls allowed per experiment before it is skipped  [${DEFAULTS.maxTurns}]
   --api-patience <dur>     how long to keep retrying an unreachable/overloaded API before
                            stopping (resumable), e.g. 3600, 90m, 1h  [1h]
+  --sandbox <auto|on|off>  run the model's shell and the training run in a bubblewrap sandbox
+                           (Linux): auto uses it where it works and says so where it does not,
+                           on refuses to start without it  [auto]
+  --no-train-network       cut the sandboxed training run off the network too (uv run may
+                           need it to sync the environment)
   --no-tui                 plain timestamped lines instead of the dashboard (automatic when
                            stdout is not a terminal, e.g. under nohup)
   -h, --help               show this help
@@ -177,6 +184,8 @@ export function parseRunArgs(argv: string[]): ParseResult {
         'base-url': { type: 'string' },
         'price-in': { type: 'string' },
         'price-out': { type: 'string' },
+        sandbox: { type: 'string' },
+        'no-train-network': { type: 'boolean' },
         tui: { type: 'boolean' },
         'no-tui': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -232,6 +241,9 @@ export function parseRunArgs(argv: string[]): ParseResult {
   }
   const runCmd = v['run-cmd'] ?? DEFAULTS.runCmd;
   if (runCmd.trim() === '') errors.push('--run-cmd must not be empty');
+  const sandbox = v.sandbox ?? 'auto';
+  if (sandbox !== 'auto' && sandbox !== 'on' && sandbox !== 'off') errors.push(`--sandbox must be auto, on or off, got "${sandbox}"`);
+  if (v['no-train-network'] && sandbox === 'off') errors.push('--no-train-network needs the sandbox: it cannot cut the network with --sandbox off');
   if (v.tui && v['no-tui']) errors.push('--tui and --no-tui contradict each other');
 
   const provider = v.provider ?? 'anthropic';
@@ -277,6 +289,8 @@ export function parseRunArgs(argv: string[]): ParseResult {
       baseUrl,
       priceIn,
       priceOut,
+      sandbox: sandbox as SandboxMode,
+      trainNetwork: !v['no-train-network'],
     },
   };
 }

@@ -9,6 +9,7 @@ import { resolveOpenAiPrice } from '../agent/openai/pricing.js';
 import { makeEngineConfig } from '../engine/config.js';
 import { runLoop, UsageError } from '../engine/loop.js';
 import type { Agent, EngineConfig } from '../engine/types.js';
+import { decideSandbox } from '../proc/sandbox.js';
 import { freeBytes } from '../proc/training.js';
 import { killTrackedGroupsNow } from '../proc/tree.js';
 import { startUi } from '../ui/index.js';
@@ -33,6 +34,8 @@ export function engineConfig(args: RunArgs, cwd: string): EngineConfig {
     maxExperiments: args.maxExperiments,
     maxHours: args.maxHours,
     maxCostUsd: args.maxCostUsd,
+    sandbox: args.sandbox,
+    trainNetwork: args.trainNetwork,
   });
 }
 
@@ -41,6 +44,9 @@ export function engineConfig(args: RunArgs, cwd: string): EngineConfig {
  * experiment in flight (logged, tree reset, resumable); a second one exits at once.
  */
 export async function runWithUi(config: EngineConfig, agent: Agent, io: Io, opts: { tui: boolean | null; banner?: string }): Promise<number> {
+  // Said once, before the dashboard takes the screen; --sandbox on without a sandbox is refused by the engine (exit 2).
+  const sandboxNotice = decideSandbox(config.sandbox ?? 'auto').notice;
+  if (sandboxNotice) io.stderr.write(`autoresearch: ${sandboxNotice}\n`);
   const controller = new AbortController();
   let gracefulReason: string | null = null;
   const ui = startUi({

@@ -12,6 +12,8 @@ export const ENGINE_DEFAULTS = {
   fixAttempts: 1,
   programPath: 'program.md',
   lookahead: 1,
+  sandbox: 'auto',
+  trainNetwork: true,
 } as const satisfies Partial<EngineConfig>;
 
 export function makeEngineConfig(repoDir: string, tag: string, over: Partial<EngineConfig> = {}): EngineConfig {

@@ -12,6 +12,7 @@ import { keepLog as keepRunLog } from '../ledger/logs.js';
 import { appendResult } from '../ledger/results.js';
 import { experimentLogPath, readExperimentState, verdictPath, writeExperimentState, type InFlight } from '../ledger/state.js';
 import { scrubEnv } from '../proc/env.js';
+import { decideSandbox } from '../proc/sandbox.js';
 import { freeBytes, readLogTail } from '../proc/training.js';
 import { describe, judgeRun, standingOf, type Outcome } from './decide.js';
 import { applyJudge, judgeRules, parseVerdict, RESULT_FILE_ENV, type JudgeRules } from './judge.js';
@@ -92,6 +93,8 @@ export class Lab {
   readonly settleLock = new Mutex();
   readonly env: Record<string, string>;
   readonly judge: JudgeRules;
+  /** Whether the model's shell runs in the sandbox (decided once, in preflight). */
+  readonly sandboxed: boolean;
 
   constructor(
     readonly config: EngineConfig,
@@ -109,6 +112,7 @@ export class Lab {
     this.env = { UV_PROJECT_ENVIRONMENT: path.join(repo.dir, '.venv'), ...env, PYTHONUNBUFFERED: '1' };
     // Read once: prepare.py is not editable, so what it promises holds for the whole night.
     this.judge = judgeRules(readTextOrNull(path.join(repo.dir, PREPARE_FILE)), config.metric);
+    this.sandboxed = decideSandbox(config.sandbox ?? 'auto').on;
   }
 
   get dir(): string {
@@ -160,6 +164,7 @@ export class Lab {
       history: [...this.rows],
       ...(others.length > 0 ? { inFlight: others } : {}),
       ...(label !== undefined ? { slot: label } : {}),
+      sandbox: this.sandboxed,
       ...extra,
     };
   }

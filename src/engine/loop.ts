@@ -11,6 +11,7 @@ import { LocalExecutor } from '../exec/local.js';
 import type { Executor } from '../exec/types.js';
 import { BRANCH_PREFIX, short } from '../git/repo.js';
 import { acquireLock } from '../ledger/lock.js';
+import { decideSandbox } from '../proc/sandbox.js';
 import { cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
 import { clearExperimentState, lockPath, logsDir, readAllInFlight, STATE_DIR, writeExperimentState, writeTagConfig } from '../ledger/state.js';
 import { Lab, interruptExitCode, RUN_LOG, type LoopOptions, type Slot } from './lab.js';
@@ -30,11 +31,13 @@ export interface LoopResult {
 
 const branchOf = (tag: string) => `${BRANCH_PREFIX}${tag}`;
 
-export async function runLoop(config: EngineConfig, agent: Agent, opts: LoopOptions, executor: Executor = new LocalExecutor()): Promise<LoopResult> {
+export async function runLoop(config: EngineConfig, agent: Agent, opts: LoopOptions, executor?: Executor): Promise<LoopResult> {
   const { repo, programText } = await preflight(config, opts.env ?? process.env);
   const lock = acquireLock(lockPath(repo.dir), config.tag);
   try {
-    const lab = new Lab(config, agent, opts, repo, executor, programText, branchOf(config.tag), path.join(repo.dir, RESULTS_FILE));
+    const sandboxed = decideSandbox(config.sandbox ?? 'auto').on; // probed once, in preflight
+    const runs = executor ?? new LocalExecutor(sandboxed ? { network: config.trainNetwork ?? true } : null);
+    const lab = new Lab(config, agent, opts, repo, runs, programText, branchOf(config.tag), path.join(repo.dir, RESULTS_FILE));
     return await run(lab);
   } finally {
     lock.release();
@@ -78,6 +81,7 @@ async function run(lab: Lab): Promise<LoopResult> {
     config: { ...lab.config, repoDir: lab.dir },
     resumed,
     rows: [...lab.rows],
+    sandboxed: lab.sandboxed,
   });
 
   const slots = slotsOf(lab.config.gpus);

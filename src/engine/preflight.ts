@@ -7,6 +7,7 @@ import path from 'node:path';
 import { BRANCH_PREFIX, GitRepo, runGit } from '../git/repo.js';
 import { readResultsFile, RESULTS_FILE } from '../ledger/results.js';
 import { readInFlight, STATE_DIR, type InFlight } from '../ledger/state.js';
+import { decideSandbox } from '../proc/sandbox.js';
 import type { EngineConfig } from './types.js';
 
 /** A problem with how the program was started: reported with exit code 2, nothing changed. */
@@ -204,6 +205,8 @@ async function openAndCheck(config: EngineConfig, env: NodeJS.ProcessEnv): Promi
         : ' Install it, or pass --run-cmd with a command that exists.';
     throw new UsageError(`--run-cmd "${config.runCmd}" needs ${program}, which is not on PATH.${hint}`);
   }
+  const sandbox = decideSandbox(config.sandbox ?? 'auto', config.trainNetwork ?? true);
+  if (sandbox.error) throw new UsageError(sandbox.error);
   for (const target of runTargets(config.runCmd)) {
     // The command runs from the repository root, so a relative name is looked up there.
     if (!fs.existsSync(path.resolve(repo.dir, target))) {

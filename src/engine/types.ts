@@ -2,6 +2,7 @@
 // it depends on nothing, so every layer can import it without pulling in git, processes or Ink.
 
 export type Direction = 'min' | 'max';
+export type SandboxMode = 'auto' | 'on' | 'off';
 export type Status = 'keep' | 'discard' | 'crash';
 
 /** Token counts and price of one experiment's conversation with the model. */
@@ -65,6 +66,8 @@ export interface ExperimentContext {
   programText: string; // the research protocol (program.md)
   standing: Standing;
   history: ResultRow[]; // every row of this tag so far, oldest first; the agent bounds what it sends
+  /** Run the agent's shell commands in the sandbox (src/proc/sandbox.ts): the engine decides, from --sandbox. */
+  sandbox?: boolean;
   /** Present when the previous attempt of this experiment crashed and the agent may fix it. */
   fix?: { attempt: number; reason: string; logTail: string; description: string };
   /** Present when this experiment's first draft no longer applies on a newer best and must be redone. */
@@ -125,6 +128,8 @@ export interface EngineConfig {
   gpus: string[] | null;
   /** Experiments drafted ahead per slot while it trains; 0 is the strict sequence. */
   lookahead: number;
+  sandbox?: SandboxMode; // the model's shell and the training run in bubblewrap; 'auto' when absent
+  trainNetwork?: boolean; // whether the sandboxed training run may reach the network; true when absent
 }
 
 /**
@@ -132,7 +137,7 @@ export interface EngineConfig {
  * several GPUs, events of an experiment carry its `slot` (the GPU id); with one slot it is absent.
  */
 export type EngineEvent =
-  | { type: 'started'; at: number; tag: string; branch: string; agent: string; config: EngineConfig; resumed: boolean; rows: ResultRow[] }
+  | { type: 'started'; at: number; tag: string; branch: string; agent: string; config: EngineConfig; resumed: boolean; rows: ResultRow[]; sandboxed?: boolean }
   | { type: 'recovered'; at: number; message: string }
   | { type: 'phase'; at: number; phase: Phase; experiment: number; detail?: string; slot?: string }
   | { type: 'agent'; at: number; experiment: number; activity: AgentActivity; slot?: string }

@@ -8,6 +8,9 @@ import type { Executor, RunEnd, RunHooks, RunRef, RunSpec } from './types.js';
 export class LocalExecutor implements Executor {
   readonly name = 'local';
 
+  /** `sandbox`: runs go inside bubblewrap (src/proc/sandbox.ts), with or without the network; null: as they are. */
+  constructor(private readonly sandbox: { network: boolean } | null = null) {}
+
   async run(spec: RunSpec, signal: AbortSignal, hooks: RunHooks = {}): Promise<RunEnd> {
     return runTraining({
       cmd: spec.cmd,
@@ -15,6 +18,7 @@ export class LocalExecutor implements Executor {
       logPath: spec.logPath,
       timeoutSec: spec.timeoutSec,
       env: spec.env,
+      sandbox: this.sandbox,
       signal,
       onStart: (pid, runId) => hooks.onStart?.({ executor: this.name, pid, runId }),
       onTick: (elapsedSec) => hooks.onTick?.(elapsedSec, { phase: 'running' }),

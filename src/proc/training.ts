@@ -4,6 +4,7 @@
 
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
+import { sandboxedCommand } from './sandbox.js';
 import { killTree, newRunId, RUN_MARKER, trackGroup } from './tree.js';
 
 export interface TrainingOptions {
@@ -12,6 +13,7 @@ export interface TrainingOptions {
   logPath: string;
   timeoutSec: number;
   env: Record<string, string>;
+  sandbox?: { network: boolean } | null; // run inside the sandbox (src/proc/sandbox.ts); null or absent: as is
   signal: AbortSignal; // aborted when the user stops the program
   onTick?: (elapsedSec: number) => void; // about once a second while it runs
   /** The process group id and the run's marker, recorded so a restart can stop a run we lost. */
@@ -38,9 +40,11 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   let interrupted = false;
   let child;
   try {
-    child = spawn(opts.cmd, {
+    // `/bin/sh -c` is what shell: true runs; spelled out so that the sandbox can wrap it (bwrap gets the same scrubbed env).
+    const shell = ['/bin/sh', '-c', opts.cmd];
+    const [file, ...args] = opts.sandbox ? sandboxedCommand('training', shell, { cwd: opts.cwd, env: opts.env, network: opts.sandbox.network }) : shell;
+    child = spawn(file!, args, {
       cwd: opts.cwd,
-      shell: true,
       detached: true, // own process group: Ctrl+C in the terminal reaches us, not the run, and we stop it as a whole
       env: { ...opts.env, [RUN_MARKER]: runId },
       stdio: ['ignore', logFd, logFd],

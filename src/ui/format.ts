@@ -220,3 +220,8 @@ export function toolLabel(name: string, summary: string): string {
       return s ? `${name} ${s}` : name;
   }
 }
+
+/** Whether the model's shell and the training run are isolated, in the words the header and the plain log use. */
+export function sandboxWords(sandboxed: boolean): string {
+  return sandboxed ? 'sandboxed' : 'NOT sandboxed';
+}

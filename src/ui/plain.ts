@@ -5,7 +5,7 @@
 import { improvementPercent, standingOf } from '../engine/decide.js';
 import type { Direction, EngineEvent, Standing, Usage } from '../engine/types.js';
 import { addUsage, ZERO_USAGE } from '../engine/types.js';
-import { directionWords, formatChange, formatCost, formatDuration, formatLimit, formatTimestamp, formatValue, oneLine, toolLabel, truncate } from './format.js';
+import { directionWords, formatChange, formatCost, formatDuration, formatLimit, formatTimestamp, formatValue, oneLine, sandboxWords, toolLabel, truncate } from './format.js';
 
 /** How often a long training run gets a progress line. */
 export const TRAINING_EVERY_SEC = 60;
@@ -82,7 +82,8 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
           line(
             e.at,
             `${e.resumed ? 'resumed' : 'started'} ${e.tag} on ${e.branch} · agent ${e.agent} · ${metric} (${directionWords(direction)}) · timeout ${formatLimit(e.config.timeoutSec)}` +
-              (e.resumed ? ` · ${e.rows.length} earlier rows${standing.best ? `, best ${formatValue(standing.best.value)} (${standing.best.commit})` : ''}` : ''),
+              (e.resumed ? ` · ${e.rows.length} earlier rows${standing.best ? `, best ${formatValue(standing.best.value)} (${standing.best.commit})` : ''}` : '') +
+              (e.sandboxed === undefined ? '' : ` · ${sandboxWords(e.sandboxed)}`),
           );
           return;
         }

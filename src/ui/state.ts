@@ -51,6 +51,7 @@ export interface DashboardState {
   direction: Direction;
   timeoutSec: number | null;
   resumed: boolean;
+  sandboxed: boolean | null; // null: not said (an engine event without the field)
   startedAt: number | null;
   lastEventAt: number | null;
   finishedAt: number | null;
@@ -93,6 +94,7 @@ export const initialState: DashboardState = {
   direction: 'min',
   timeoutSec: null,
   resumed: false,
+  sandboxed: null,
   startedAt: null,
   lastEventAt: null,
   finishedAt: null,
@@ -180,6 +182,7 @@ export function reduce(state: DashboardState, e: EngineEvent): DashboardState {
         direction: e.config.direction,
         timeoutSec: e.config.timeoutSec,
         resumed: e.resumed,
+        sandboxed: e.sandboxed ?? null,
         startedAt: e.at,
         finishedAt: null,
         counts: countRows(rows),

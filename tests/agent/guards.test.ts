@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClaudeAgent } from '../../src/agent/claude/agent.js';
 import { startFakeApi, say, turn, useTool, type FakeApi, type Reply } from '../../src/fakeapi/index.js';
 import { restoreGitState, snapshotGitState } from '../../src/git/guard.js';
+import { hostPid } from '../helpers/workspace.js';
 import { cleanupRepos, collect, context, FAKE_KEY, git, lastToolResults, makeRepo, TRAIN_PY } from './helpers.js';
 
 let api: FakeApi | null = null;
@@ -37,7 +38,8 @@ function agentFor(url: string, over: Partial<ConstructorParameters<typeof Claude
 }
 
 /** Alive and not a zombie. */
-function alive(pid: number): boolean {
+function alive(pid: number | null): boolean {
+  if (pid === null) return false;
   try {
     process.kill(pid, 0);
   } catch {
@@ -209,7 +211,7 @@ describe('bash guards', () => {
 
   it('kills the whole process tree past the time limit', async () => {
     const repo = makeRepo();
-    api = await startFakeApi((_b, i) => (i === 0 ? turn(bash('sleep 60 & echo "CHILD=$!"; sleep 60; wait')) : i === 1 ? turn(editor({ command: 'str_replace', path: 'train.py', old_str: 'LR = 0.02', new_str: 'LR = 0.03' })) : submitTurn));
+    api = await startFakeApi((_b, i) => (i === 0 ? turn(bash('sleep 60 & echo "CHILD=$! $(readlink /proc/self/ns/pid)"; sleep 60; wait')) : i === 1 ? turn(editor({ command: 'str_replace', path: 'train.py', old_str: 'LR = 0.02', new_str: 'LR = 0.03' })) : submitTurn));
     const started = Date.now();
     const proposal = await agentFor(api.url, { bashTimeoutMs: 1500 }).propose(context(repo), new AbortController().signal, () => {});
     expect(Date.now() - started).toBeLessThan(15_000);
@@ -217,9 +219,10 @@ describe('bash guards', () => {
     const r = lastToolResults(api.requests[1]!.body)[0]!;
     expect(r.is_error).toBe(true);
     expect(r.content).toMatch(/stopped after 2 s, its whole process tree killed/);
-    const pid = Number(/CHILD=(\d+)/.exec(r.content)?.[1]);
-    expect(pid).toBeGreaterThan(0);
-    expect(alive(pid)).toBe(false);
+    // The pid as the (possibly sandboxed) shell saw it, with its PID namespace: mapped to ours.
+    const child = /CHILD=(\d+ \S+)/.exec(r.content)?.[1] ?? '';
+    expect(Number(child.split(' ')[0])).toBeGreaterThan(0);
+    expect(alive(hostPid(child))).toBe(false);
   });
 
   it('cuts long output to its head and tail', async () => {
@@ -235,7 +238,7 @@ describe('bash guards', () => {
 
   it('stops within a second or two on abort, killing a running command and leaving the repo on its rails', async () => {
     const repo = makeRepo();
-    api = await startFakeApi(() => turn(bash('git checkout -q -b runaway; sleep 30 & echo "CHILD=$!" > run.log; sleep 30')));
+    api = await startFakeApi(() => turn(bash('git checkout -q -b runaway; sleep 30 & echo "CHILD=$! $(readlink /proc/self/ns/pid)" > run.log; sleep 30')));
     const ctl = new AbortController();
     const p = agentFor(api.url).propose(context(repo), ctl.signal, () => {});
     await new Promise((r) => setTimeout(r, 800));
@@ -243,8 +246,9 @@ describe('bash guards', () => {
     ctl.abort();
     await expect(p).rejects.toThrow();
     expect(Date.now() - t0).toBeLessThan(5000);
-    const pid = Number(/CHILD=(\d+)/.exec(readFileSync(path.join(repo, 'run.log'), 'utf8'))?.[1]);
-    expect(alive(pid)).toBe(false);
+    const child = /CHILD=(\d+ \S+)/.exec(readFileSync(path.join(repo, 'run.log'), 'utf8'))?.[1] ?? '';
+    expect(Number(child.split(' ')[0])).toBeGreaterThan(0);
+    expect(alive(hostPid(child))).toBe(false);
     expect(git(repo, 'symbolic-ref', 'HEAD')).toBe('refs/heads/autoresearch/test');
   });
 

@@ -7,6 +7,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AgentActivity, ExperimentContext, ResultRow } from '../../src/engine/types.js';
 import { ZERO_USAGE } from '../../src/engine/types.js';
+import { ENGINE_DEFAULTS } from '../../src/engine/config.js';
+import { decideSandbox } from '../../src/proc/sandbox.js';
+
+/** The agent tests run the model's shell as the loop would by default (--sandbox auto): sandboxed wherever bubblewrap works. */
+export const SANDBOXED = decideSandbox(ENGINE_DEFAULTS.sandbox).on;
 
 export const FAKE_KEY = 'sk-ant-fake-key-0123456789abcdef-DO-NOT-LEAK';
 
@@ -66,6 +71,7 @@ export function context(repoDir: string, over: Partial<ExperimentContext> = {}):
     programText: '# program\nYou are an autonomous researcher. Improve val_bpb by editing train.py.\n',
     standing: { baseline: { commit: 'abc1234', value: 0.9979 }, best: { commit: 'abc1234', value: 0.9979, description: 'baseline' } },
     history: [],
+    sandbox: SANDBOXED,
     ...over,
   };
 }

@@ -24,7 +24,7 @@ describe('autoresearch (the command)', () => {
   it('--help teaches every flag and exits 0', () => {
     const r = cli(['--help'], process.cwd());
     expect(r.code).toBe(0);
-    for (const flag of ['--tag', '--max-experiments', '--timeout', '--editable', '--fix-attempts', '--no-tui', 'results', 'demo', 'init']) {
+    for (const flag of ['--tag', '--max-experiments', '--timeout', '--editable', '--fix-attempts', '--sandbox', '--no-train-network', '--no-tui', 'results', 'demo', 'init']) {
       expect(r.out).toContain(flag);
     }
   });

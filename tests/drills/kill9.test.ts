@@ -19,6 +19,7 @@ import { runLoop } from '../../src/engine/loop.js';
 import { readResultsFile, rowsOfTag } from '../../src/ledger/results.js';
 import { ZERO_USAGE, type Agent, type EngineEvent, type ResultRow } from '../../src/engine/types.js';
 import { trainer } from '../fixtures/drill-trainer.mjs';
+import { hostPid, pidFile } from '../helpers/workspace.js';
 
 const DRIVER = path.resolve('tests/fixtures/drill-driver.mjs');
 if (!fs.existsSync(path.resolve('dist/engine/loop.js'))) throw new Error('Build first: npm run build (npm test does it).');
@@ -103,9 +104,10 @@ function running(pid: number): boolean {
 }
 
 function trainerPids(dir: string): number[] {
-  const file = path.join(dir, '.git', 'drill-pids');
+  const file = pidFile(dir, 'drill-pids');
   if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  // One "<pid> <pid namespace>" line per process; those no longer anywhere are left out.
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(hostPid).filter((p): p is number => p !== null);
 }
 
 const rowsOf = (dir: string): ResultRow[] => rowsOfTag(readResultsFile(path.join(dir, 'results.tsv')).rows, TAG);

@@ -11,7 +11,7 @@ import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
 import { readResultsFile } from '../../src/ledger/results.js';
 import { ZERO_USAGE, type Agent, type EngineConfig, type EngineEvent } from '../../src/engine/types.js';
-import { git, makeWorkspace, pidAlive, PlannedAgent } from '../helpers/workspace.js';
+import { git, hostPid, makeWorkspace, PID_FILE_PY, pidAlive, pidFile, PlannedAgent } from '../helpers/workspace.js';
 
 const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig =>
   makeEngineConfig(dir, 'left', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, maxExperiments: 0, lookahead: 0, ...over });
@@ -62,10 +62,9 @@ describe('leftovers of killed processes', () => {
     await run(dir, new PlannedAgent([]));
     // Prints the summary block, leaves a background worker with the log as its stdout, exits 0.
     const trainer = [
-      'import os, subprocess',
+      'import hashlib, os, subprocess, tempfile',
       'worker = subprocess.Popen(["sleep", "30"])',
-      '# runs happen in a worktree under .autoresearch/: the pid goes to the repository root',
-      'open(os.path.join(os.getcwd().split("/.autoresearch/")[0], "worker.pid"), "w").write(str(worker.pid))',
+      `open(${PID_FILE_PY('worker.pid')}, "w").write(f"{worker.pid} {os.readlink('/proc/self/ns/pid')}")`,
       'print("---")',
       'print("val_bpb:          0.500000")',
       'print("peak_vram_mb:     1024.0", flush=True)',
@@ -81,7 +80,7 @@ describe('leftovers of killed processes', () => {
     const started = Date.now();
     await run(dir, agent, { maxExperiments: 1, timeoutSec: 4 });
     const seconds = (Date.now() - started) / 1000;
-    const worker = Number(fs.readFileSync(path.join(dir, 'worker.pid'), 'utf8'));
+    const worker = hostPid(fs.readFileSync(pidFile(dir, 'worker.pid'), 'utf8'));
     expect(pidAlive(worker)).toBe(false); // the group is killed either way
     expect(rowsOf(dir).at(-1)).toMatchObject({ status: 'keep', value: 0.5 }); // today: crash, "leaves a worker behind (timeout)"
     expect(seconds).toBeLessThan(3); // today: the full 4 s timeout, then the kill

@@ -14,7 +14,8 @@ import { ZERO_USAGE } from '../../src/engine/types.js';
 import { git, makeWorkspace, PlannedAgent, STAND_IN_TRAINER, type Edit } from '../helpers/workspace.js';
 
 const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig =>
-  makeEngineConfig(dir, 'test', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, lookahead: 0, ...over });
+  // The sandbox off: the saboteur below must reach results.tsv, which a sandboxed run cannot.
+  makeEngineConfig(dir, 'test', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, lookahead: 0, sandbox: 'off', ...over });
 
 async function run(dir: string, agent: Agent, maxExperiments: number, over: Partial<EngineConfig> = {}) {
   const events: EngineEvent[] = [];

@@ -6,7 +6,7 @@ import { runLoop, UsageError } from '../../src/engine/loop.js';
 import { readResultsFile } from '../../src/ledger/results.js';
 import { acquireLock, LockError } from '../../src/ledger/lock.js';
 import type { EngineConfig, EngineEvent } from '../../src/engine/types.js';
-import { git, makeWorkspace, pidAlive, PlannedAgent, type Edit } from '../helpers/workspace.js';
+import { git, hostPid, makeWorkspace, pidAlive, pidFile, PlannedAgent, type Edit } from '../helpers/workspace.js';
 
 const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig =>
   makeEngineConfig(dir, 'test', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, lookahead: 0, ...over });
@@ -81,9 +81,9 @@ describe('the experiment loop', () => {
       'hangs with a child (timeout)',
     ]);
     expect(rows.slice(1).every((r) => r.status === 'crash' && r.value === 0 && r.memoryGb === 0)).toBe(true);
-    const orphan = Number(fs.readFileSync(path.join(dir, 'orphan.pid'), 'utf8'));
-    expect(orphan).toBeGreaterThan(0);
-    expect(pidAlive(orphan)).toBe(false);
+    const orphan = fs.readFileSync(pidFile(dir, 'orphan.pid'), 'utf8');
+    expect(Number(orphan.split(' ')[0])).toBeGreaterThan(0);
+    expect(pidAlive(hostPid(orphan))).toBe(false);
   }, 30_000);
 
   it('lets the agent fix a crash inside the same experiment', async () => {
@@ -185,7 +185,7 @@ describe('the experiment loop', () => {
     const done = runLoop(config(dir, { maxExperiments: 1 }), agent, {
       onEvent: (e) => {
         events.push(e);
-        if (e.type === 'training' && e.experiment === 1 && fs.existsSync(path.join(dir, 'orphan.pid'))) controller.abort('SIGINT');
+        if (e.type === 'training' && e.experiment === 1 && fs.existsSync(pidFile(dir, 'orphan.pid'))) controller.abort('SIGINT');
       },
       signal: controller.signal,
     });
@@ -198,7 +198,7 @@ describe('the experiment loop', () => {
     ]);
     expect(git(dir, 'rev-parse', '--short=7', 'HEAD')).toBe(rows[0]!.commit);
     expect(git(dir, 'status', '--porcelain', '--untracked-files=no')).toBe('');
-    expect(pidAlive(Number(fs.readFileSync(path.join(dir, 'orphan.pid'), 'utf8')))).toBe(false);
+    expect(pidAlive(hostPid(fs.readFileSync(pidFile(dir, 'orphan.pid'), 'utf8')))).toBe(false);
   }, 20_000);
 
   it('stops before the next experiment once --max-cost is reached, saying so', async () => {

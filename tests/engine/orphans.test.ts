@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
 import type { EngineEvent } from '../../src/engine/types.js';
-import { makeWorkspace, pidAlive, PlannedAgent, STAND_IN_TRAINER } from '../helpers/workspace.js';
+import { makeWorkspace, pidAlive, pidFile, PlannedAgent, STAND_IN_TRAINER } from '../helpers/workspace.js';
 
 const DRIVER = path.resolve('tests/fixtures/drive-loop.mjs');
 if (!fs.existsSync(path.resolve('dist/cli/run.js'))) throw new Error('Build first: npm run build (npm test does it).');
@@ -29,12 +29,13 @@ describe.skipIf(os.platform() !== 'linux')('a setsid child of a run orphaned by 
     const dir = makeWorkspace();
     expect(ESCAPING_TRAINER).toContain('start_new_session=True');
     const planFile = path.join(dir, '.git', 'plan.json');
-    fs.writeFileSync(planFile, JSON.stringify({ maxExperiments: 1, edits: [{ content: ESCAPING_TRAINER, description: 'escapes' }] }));
+    // Without the sandbox: inside it, bwrap's --die-with-parent takes the whole run down with the program.
+    fs.writeFileSync(planFile, JSON.stringify({ maxExperiments: 1, sandbox: 'off', edits: [{ content: ESCAPING_TRAINER, description: 'escapes' }] }));
     const child = spawn(process.execPath, [DRIVER, dir, planFile], { cwd: dir, stdio: 'ignore' });
     const exited = new Promise((r) => child.once('exit', r));
-    const pidFile = path.join(dir, 'orphan.pid');
-    await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8') !== '');
-    const escaped = Number(fs.readFileSync(pidFile, 'utf8'));
+    const pidPath = pidFile(dir, 'orphan.pid');
+    await waitFor(() => fs.existsSync(pidPath) && fs.readFileSync(pidPath, 'utf8') !== '');
+    const escaped = Number(fs.readFileSync(pidPath, 'utf8').trim().split(/\s+/)[0]);
     child.kill('SIGKILL');
     await exited;
     try {
@@ -43,7 +44,7 @@ describe.skipIf(os.platform() !== 'linux')('a setsid child of a run orphaned by 
       expect(inflight.runId).toEqual(expect.any(String));
       const events: EngineEvent[] = [];
       const result = await runLoop(
-        makeEngineConfig(dir, 'drill', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, maxExperiments: 0 }),
+        makeEngineConfig(dir, 'drill', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, maxExperiments: 0, sandbox: 'off' }),
         new PlannedAgent([]),
         { onEvent: (e) => events.push(e), signal: new AbortController().signal },
       );

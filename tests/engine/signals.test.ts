@@ -3,11 +3,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeEngineConfig } from '../../src/engine/config.js';
+import { ENGINE_DEFAULTS, makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
+import { decideSandbox } from '../../src/proc/sandbox.js';
 import { readResultsFile } from '../../src/ledger/results.js';
 import type { EngineEvent } from '../../src/engine/types.js';
-import { git, makeWorkspace, pidAlive, PlannedAgent, STAND_IN_TRAINER } from '../helpers/workspace.js';
+import { git, hostPid, makeWorkspace, pidAlive, pidFile, PlannedAgent, STAND_IN_TRAINER } from '../helpers/workspace.js';
 
 const DRIVER = path.resolve('tests/fixtures/drive-loop.mjs');
 if (!fs.existsSync(path.resolve('dist/cli/run.js'))) throw new Error('Build first: npm run build (npm test does it).');
@@ -33,7 +34,9 @@ async function waitFor(check: () => boolean, ms = 15_000): Promise<void> {
   }
 }
 
-const orphanPid = (dir: string) => Number(fs.readFileSync(path.join(dir, 'orphan.pid'), 'utf8'));
+// The drills run with the default --sandbox auto: sandboxed wherever bubblewrap works.
+const sandboxed = decideSandbox(ENGINE_DEFAULTS.sandbox).on;
+const orphanPid = (dir: string) => hostPid(fs.readFileSync(pidFile(dir, 'orphan.pid'), 'utf8'));
 const rowsOf = (dir: string) => readResultsFile(path.join(dir, 'results.tsv')).rows;
 
 async function resume(dir: string, plan: ConstructorParameters<typeof PlannedAgent>[0]) {
@@ -50,7 +53,7 @@ describe('stopping the program', () => {
   it('Ctrl+C during training: the run tree is stopped, the experiment logged as interrupted, exit 130', async () => {
     const dir = makeWorkspace();
     const d = startDriver(dir, [{ content: STAND_IN_TRAINER(0.5, 'orphan'), description: 'slow idea' }]);
-    await waitFor(() => fs.existsSync(path.join(dir, 'orphan.pid')));
+    await waitFor(() => fs.existsSync(pidFile(dir, 'orphan.pid')));
     const started = Date.now();
     d.child.kill('SIGINT');
     expect(await d.exit).toBe(130);
@@ -64,7 +67,7 @@ describe('stopping the program', () => {
   it('SIGTERM exits 143 the same way', async () => {
     const dir = makeWorkspace();
     const d = startDriver(dir, [{ content: STAND_IN_TRAINER(0.5, 'orphan'), description: 'slow idea' }]);
-    await waitFor(() => fs.existsSync(path.join(dir, 'orphan.pid')));
+    await waitFor(() => fs.existsSync(pidFile(dir, 'orphan.pid')));
     d.child.kill('SIGTERM');
     expect(await d.exit).toBe(143);
     expect(pidAlive(orphanPid(dir))).toBe(false);
@@ -76,7 +79,7 @@ describe('stopping the program', () => {
     // A trainer that ignores SIGTERM, so the first Ctrl+C alone would take the full grace period.
     const stubborn = STAND_IN_TRAINER(0.5, 'orphan').replace('import os,', 'import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)\nimport os,');
     const d = startDriver(dir, [{ content: stubborn, description: 'stubborn' }]);
-    await waitFor(() => fs.existsSync(path.join(dir, 'orphan.pid')));
+    await waitFor(() => fs.existsSync(pidFile(dir, 'orphan.pid')));
     d.child.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 200));
     d.child.kill('SIGINT');
@@ -93,14 +96,16 @@ describe('kill -9 recovery', () => {
   it('killed while training: the next start logs the experiment as interrupted, stops the orphaned run and carries on', async () => {
     const dir = makeWorkspace();
     const d = startDriver(dir, [{ content: STAND_IN_TRAINER(0.5, 'orphan'), description: 'lost in a power cut' }]);
-    await waitFor(() => fs.existsSync(path.join(dir, 'orphan.pid')));
+    await waitFor(() => fs.existsSync(pidFile(dir, 'orphan.pid')));
     d.child.kill('SIGKILL');
     await d.exit;
-    expect(pidAlive(orphanPid(dir))).toBe(true); // the run outlived its parent, as it would on an OOM kill
+    // Unsandboxed, the run outlives its parent, as it would on an OOM kill; bwrap's --die-with-parent takes a sandboxed one with it.
+    if (!sandboxed) expect(pidAlive(orphanPid(dir))).toBe(true);
+    else await waitFor(() => !pidAlive(orphanPid(dir)), 5000);
     const { events, result } = await resume(dir, [{ value: 0.8, description: 'after restart' }]);
     expect(result.exitCode).toBe(0);
     const recovered = events.find((e) => e.type === 'recovered');
-    expect(recovered?.type === 'recovered' && recovered.message).toMatch(/orphaned training run.*interrupted: logged as crash/);
+    expect(recovered?.type === 'recovered' && recovered.message).toMatch(sandboxed ? /interrupted: logged as crash/ : /orphaned training run.*interrupted: logged as crash/);
     expect(pidAlive(orphanPid(dir))).toBe(false);
     expect(rowsOf(dir).map((r) => [r.status, r.description])).toEqual([
       ['keep', 'baseline'],

@@ -6,14 +6,29 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import type { Agent, AgentActivity, ExperimentContext, Proposal } from '../../src/engine/types.js';
 import { ZERO_USAGE } from '../../src/engine/types.js';
 
 /** Modes of the stand-in trainer, chosen by a constant in train.py like any hyperparameter. */
 export type TrainMode = 'ok' | 'crash' | 'nan' | 'oom' | 'hang' | 'nometric' | 'orphan';
 
+/**
+ * Where a stand-in trainer leaves a file for the test to read: runs happen in a worktree under
+ * .autoresearch/ (removed afterwards), and a sandboxed run may write only there and in /tmp. So the
+ * file goes to /tmp, named after the repository (the part of the run's directory before
+ * /.autoresearch/), where pidFile() finds it.
+ */
+export const PID_FILE_PY = (name: string) =>
+  `os.path.join(tempfile.gettempdir(), "ar-" + hashlib.sha1(os.path.realpath(os.getcwd().split("/.autoresearch/")[0]).encode()).hexdigest()[:12] + "-${name}")`;
+
+/** The file PID_FILE_PY(name) names, for the repository at `dir`. */
+export function pidFile(dir: string, name: string): string {
+  return path.join(os.tmpdir(), `ar-${createHash('sha1').update(fs.realpathSync(dir)).digest('hex').slice(0, 12)}-${name}`);
+}
+
 export const STAND_IN_TRAINER = (value: number, mode: TrainMode = 'ok', sleep = 0) => `# stand-in trainer: prints the summary block train.py prints
-import os, subprocess, sys, time
+import hashlib, os, subprocess, sys, tempfile, time
 VALUE = ${value}
 MODE = "${mode}"
 SLEEP = ${sleep}
@@ -23,8 +38,7 @@ if MODE == "hang":
     time.sleep(1000)
 if MODE == "orphan":
     child = subprocess.Popen(["sleep", "1000"])
-    # Runs happen in a worktree under .autoresearch/: the pid goes to the repository root, where tests look.
-    open(os.path.join(os.getcwd().split("/.autoresearch/")[0], "orphan.pid"), "w").write(str(child.pid))
+    open(${PID_FILE_PY('orphan.pid')}, "w").write(f"{child.pid} {os.readlink('/proc/self/ns/pid')}")
     time.sleep(1000)
 if SLEEP:
     time.sleep(SLEEP)
@@ -85,11 +99,35 @@ export class PlannedAgent implements Agent {
   }
 }
 
-export function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number | null): boolean {
+  if (pid === null) return false;
   try {
     process.kill(pid, 0);
     return true;
   } catch {
     return false;
   }
+}
+
+/**
+ * The pid, as seen from here, of a process that a run recorded as "<pid> <pid namespace>" (python:
+ * f"{pid} {os.readlink('/proc/self/ns/pid')}"), or null once no such process exists. In the sandbox
+ * a run sees its own PID namespace's numbers; the NSpid line of /proc/<pid>/status maps them to ours.
+ * A record without a namespace is a pid of ours.
+ */
+export function hostPid(record: string): number | null {
+  const [pidText, ns] = record.trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!ns) return pid;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${entry}/ns/pid`) !== ns) continue;
+      const nspid = /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+      if (nspid && Number(nspid.at(-1)) === pid) return Number(entry);
+    } catch {
+      // gone while we looked
+    }
+  }
+  return null;
 }

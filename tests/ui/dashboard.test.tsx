@@ -38,6 +38,12 @@ function frameOf(state = agentState, now = at(1010), columns = 80, rows = 40, ba
 }
 
 describe('Dashboard panels', () => {
+  it('header: whether runs are sandboxed', () => {
+    const withSandbox = (sandboxed: boolean) => reduceAll(night.map((e) => (e.type === 'started' ? { ...e, sandboxed } : e)));
+    expect(lines(frameOf(withSandbox(true)))[1]).toBe('experiment #4 · elapsed 16m50s · val_bpb (lower is better) · 4 done · sandboxed');
+    expect(lines(frameOf(withSandbox(false)))[1]).toBe('NOT sandboxed · experiment #4 · elapsed 16m50s · val_bpb (lower is better) · 4 …');
+  });
+
   it('header: banner, tag, branch, model, elapsed, experiment number, run state', () => {
     const all = lines(frameOf(agentState, at(1010), 80, 40, 'DEMO — scripted model, toy trainer, no GPU, no API key'));
     expect(all[0]).toContain('DEMO — scripted model, toy trainer, no GPU, no API key');

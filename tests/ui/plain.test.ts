@@ -99,6 +99,12 @@ describe('plain mode', () => {
     expect(lines[1]).toContain('training 1m00s / timeout 1m30.5s');
   });
 
+  it('says whether runs are sandboxed', () => {
+    const started = (sandboxed: boolean): EngineEvent => ({ type: 'started', at: at(0), tag: 't', branch: 'autoresearch/t', agent: 'm', config, resumed: false, rows: [], sandboxed });
+    expect(logOf([started(true)])[0]).toMatch(/ · timeout 10m00s · sandboxed$/);
+    expect(logOf([started(false)])[0]).toMatch(/ · timeout 10m00s · NOT sandboxed$/);
+  });
+
   it('mentions the earlier rows on resume', () => {
     const lines = logOf([
       { type: 'started', at: at(0), tag: 'nov26', branch: 'autoresearch/nov26', agent: 'm', config, resumed: true, rows: [keepRow] },

@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { isSecretName } from '../../proc/env.js';
+import { sandboxedCommand } from '../../proc/sandbox.js';
 import { killGroupNow } from '../../proc/tree.js';
 import type { ToolOutcome } from './outcome.js';
 
@@ -56,6 +57,7 @@ export interface BashOptions {
   timeoutMs: number;
   signal: AbortSignal;
   env?: NodeJS.ProcessEnv; // the environment to scrub; process.env by default
+  sandbox?: boolean; // run inside the sandbox (src/proc/sandbox.ts); the engine decides, from --sandbox
   headChars?: number;
   tailChars?: number;
 }
@@ -91,9 +93,12 @@ export function runBash(command: string, opts: BashOptions): Promise<BashResult>
   return new Promise((resolve, reject) => {
     opts.signal.throwIfAborted();
     const out = new OutputCap(opts.headChars ?? 10_000, opts.tailChars ?? 20_000);
-    const child = spawn('bash', ['-c', command], {
+    const env = shellEnv(opts.env);
+    // Sandboxed, bwrap is started with the scrubbed environment too: inside, it is the shell's parent.
+    const [file, ...args] = opts.sandbox ? sandboxedCommand('shell', ['bash', '-c', command], { cwd: opts.cwd, env }) : ['bash', '-c', command];
+    const child = spawn(file!, args, {
       cwd: opts.cwd,
-      env: shellEnv(opts.env),
+      env,
       detached: true, // own process group: one kill reaches every descendant
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -49,6 +49,7 @@ export interface ToolRunnerOptions {
   repoDir: string;
   editable: readonly string[];
   bashTimeoutMs: number;
+  sandbox?: boolean; // bash commands run in the sandbox (the engine's decision, in ExperimentContext)
   /** Removes secrets from any text before the model sees it (defence in depth: the shell has no key anyway). */
   redact: (text: string) => string;
 }
@@ -83,7 +84,7 @@ export class ToolRunner {
     let result: ToolOutcome | null = null;
     let failure: unknown = null;
     try {
-      result = await runBash(command, { cwd: this.opts.repoDir, timeoutMs: this.opts.bashTimeoutMs, signal });
+      result = await runBash(command, { cwd: this.opts.repoDir, timeoutMs: this.opts.bashTimeoutMs, signal, sandbox: this.opts.sandbox ?? false });
     } catch (err) {
       failure = err ?? new Error('bash failed');
     }

@@ -3,7 +3,7 @@
 
 import { Box, Text } from 'ink';
 import type { DashboardState } from '../state.js';
-import { directionWords, formatDuration, textWidth, truncate } from '../format.js';
+import { directionWords, formatDuration, sandboxWords, textWidth, truncate } from '../format.js';
 
 export function runStateLabel(s: DashboardState, stopRequested: boolean): { text: string; color: string } {
   switch (s.runState) {
@@ -31,11 +31,14 @@ export function Header({ state, width, now, stopRequested }: { state: DashboardS
   const where = [state.tag ?? '…', state.branch, state.agent].filter((x): x is string => !!x).join(' · ');
   const leftWidth = Math.max(0, width - textWidth(label.text) - 2);
   const done = state.counts.keep + state.counts.discard + state.counts.crash;
+  // An unsandboxed run is news, and must survive truncation on a narrow terminal: it goes first.
   const second = [
+    ...(state.sandboxed === false ? [sandboxWords(false)] : []),
     `experiment #${state.experiment}`,
     `elapsed ${formatDuration(elapsedSec(state, now))}`,
     `${state.metric} (${directionWords(state.direction)})`,
     `${done} done${state.resumed ? ` (${state.sessionExperiments} this session)` : ''}`,
+    ...(state.sandboxed === true ? [sandboxWords(true)] : []),
   ].join(' · ');
   return (
     <Box flexDirection="column" width={width}>

@@ -1,0 +1,282 @@
+// The sandbox around the code the model controls: its shell commands, and the training run (train.py
+// is the model's to write). Scrubbing our children's environment cannot hide the API key, because
+// any process of the same user can read its ancestors' /proc/<pid>/environ; a PID namespace can.
+// We use bubblewrap (bwrap) directly, as Claude Code does on Linux, rather than a home-made
+// namespace layer. The flags are built by pure functions (shellPlan, trainingPlan, bwrapArgs);
+// the few facts they need about the machine (which paths exist, which GPU nodes) are passed in.
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SandboxMode } from '../engine/types.js';
+
+export type { SandboxMode };
+
+/** What one sandbox shows of the machine. Everything not named here is the host's, read-only. */
+export interface SandboxPlan {
+  cwd: string; // the worktree: writable
+  home: string | null; // replaced by an empty directory; null where there is no home to hide
+  homeWritable: boolean; // the empty home takes writes and forgets them (training) or refuses them (shell)
+  privateTmp: boolean; // a fresh, empty /tmp; otherwise the host's /tmp, writable (torch.compile caches there)
+  network: boolean;
+  ipc: boolean; // share the host's System V IPC
+  hostDev: boolean; // the host's whole /dev; otherwise a minimal /dev plus `devices`
+  devices: string[]; // device nodes kept in a minimal /dev (the GPU's)
+  readOnly: string[]; // existing paths shown read-only inside the hidden home (or anywhere)
+  readWrite: string[]; // existing paths kept writable
+  setEnv: Record<string, string>; // set for the command inside only; bwrap itself never sees them
+}
+
+/** Facts about the machine the plans depend on; the real ones come from `machineFacts()`. */
+export interface MachineFacts {
+  exists: (p: string) => boolean;
+  gpuDevices: string[]; // /dev/nvidia*, present or not
+}
+
+/** HOME, unless it is unset or the root (nothing to hide then). */
+function homeOf(env: Record<string, string | undefined>): string | null {
+  const home = env['HOME'];
+  if (!home || !path.isAbsolute(home) || path.resolve(home) === '/') return null;
+  return path.resolve(home);
+}
+
+function inside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** The data cache prepare.py fills, where prepare.py looks for it. */
+function dataCache(env: Record<string, string | undefined>, home: string | null): string | null {
+  if (env['AUTORESEARCH_CACHE']) return path.resolve(env['AUTORESEARCH_CACHE']);
+  return home ? path.join(home, '.cache', 'autoresearch') : null;
+}
+
+/**
+ * Where the Python environment (and the tools that start it) may live in the home directory:
+ * PATH's entries there (~/.local/bin, ~/.cargo/bin, pyenv's shims), pyenv's and conda's roots,
+ * uv's managed Pythons, pip's --user packages, an activated virtualenv.
+ */
+export function pythonPaths(env: Record<string, string | undefined>, home: string | null): string[] {
+  const out: string[] = [];
+  const add = (p: string | undefined) => {
+    if (p && path.isAbsolute(p)) out.push(path.resolve(p));
+  };
+  for (const entry of (env['PATH'] ?? '').split(':')) if (home && entry && inside(path.resolve(entry), home)) add(entry);
+  add(env['VIRTUAL_ENV']);
+  add(env['CONDA_PREFIX']);
+  if (env['CONDA_EXE']) add(path.dirname(path.dirname(env['CONDA_EXE'])));
+  add(env['PYENV_ROOT']);
+  add(env['UV_PYTHON_INSTALL_DIR']);
+  if (home) {
+    for (const rel of ['.pyenv', '.local/share/uv', '.local/lib', 'miniconda3', 'anaconda3', 'miniforge3', 'mambaforge']) add(path.join(home, rel));
+  }
+  return out;
+}
+
+/** Compile and package caches the training run keeps between runs, so a sandboxed run is as fast as a bare one. */
+export function trainingCaches(env: Record<string, string | undefined>, home: string | null): string[] {
+  const out: string[] = [];
+  const add = (p: string | undefined) => {
+    if (p && path.isAbsolute(p)) out.push(path.resolve(p));
+  };
+  for (const name of ['TRITON_CACHE_DIR', 'TORCHINDUCTOR_CACHE_DIR', 'TORCH_HOME', 'CUDA_CACHE_PATH', 'UV_CACHE_DIR']) add(env[name]);
+  if (home) {
+    const cache = env['XDG_CACHE_HOME'] ? path.resolve(env['XDG_CACHE_HOME']) : path.join(home, '.cache');
+    for (const p of [path.join(cache, 'torch'), path.join(cache, 'triton'), path.join(cache, 'uv'), path.join(home, '.triton'), path.join(home, '.nv'), path.join(home, '.local/share/uv')]) add(p);
+  }
+  return out;
+}
+
+/** Existing paths, each once, none inside the worktree (already writable there: a .venv in the repo stays syncable). */
+function keep(paths: string[], cwd: string, facts: MachineFacts): string[] {
+  return [...new Set(paths)].filter((p) => !inside(p, cwd) && facts.exists(p));
+}
+
+/**
+ * The model's shell: no network, its own PID and IPC namespaces, the worktree writable, a private
+ * /tmp, the home directory empty and read-only but for the Python environment and the data cache
+ * (read-only), the GPU's device nodes, and nothing else writable.
+ */
+export function shellPlan(cwd: string, env: Record<string, string | undefined>, facts: MachineFacts): SandboxPlan {
+  const home = homeOf(env);
+  return {
+    cwd,
+    home,
+    homeWritable: false,
+    privateTmp: true,
+    network: false,
+    ipc: false,
+    hostDev: false,
+    devices: facts.gpuDevices,
+    readOnly: keep([...pythonPaths(env, home), dataCache(env, home) ?? ''].filter(Boolean), cwd, facts),
+    readWrite: [],
+    // Temporary files go to the private /tmp; uv must not try to sync (no network, a read-only cache): it runs the environment as it is.
+    setEnv: { TMPDIR: '/tmp', UV_NO_SYNC: '1', UV_OFFLINE: '1', UV_CACHE_DIR: '/tmp/uv-cache' },
+  };
+}
+
+/**
+ * The training run: its own PID namespace, the host's /dev (GPUs, /dev/shm for data loader
+ * workers) and /tmp, the worktree, the compile caches and uv's cache writable, the Python
+ * environment and the data cache read-only (the judge's validation data is not train.py's to
+ * change), an empty home otherwise: no ~/.ssh, no shell startup files, no credentials.
+ */
+export function trainingPlan(cwd: string, env: Record<string, string | undefined>, network: boolean, facts: MachineFacts): SandboxPlan {
+  const home = homeOf(env);
+  const readWrite = keep(trainingCaches(env, home), cwd, facts);
+  return {
+    cwd,
+    home,
+    homeWritable: true,
+    privateTmp: false,
+    network,
+    ipc: true,
+    hostDev: true,
+    devices: [],
+    readOnly: keep([...pythonPaths(env, home), dataCache(env, home) ?? ''].filter(Boolean), cwd, facts).filter((p) => !readWrite.includes(p)),
+    readWrite,
+    setEnv: {},
+  };
+}
+
+/** bwrap's arguments for a plan, ending with the command to run inside. */
+export function bwrapArgs(plan: SandboxPlan, command: readonly string[]): string[] {
+  // --as-pid-1: the command is the namespace's init, a direct child of bwrap, which reaps it; with
+  // bwrap's own init in between, that init outlives bwrap as a zombie of whoever adopts it, and our
+  // process group looks alive until it is reaped. Its death still takes every process inside with it.
+  // --die-with-parent: killing us (even kill -9) kills the sandbox. --cap-drop ALL: root inside
+  // could otherwise unmount the empty home.
+  const args = ['--die-with-parent', '--unshare-pid', '--as-pid-1', '--cap-drop', 'ALL'];
+  if (!plan.network) args.push('--unshare-net');
+  if (!plan.ipc) args.push('--unshare-ipc');
+  args.push('--ro-bind', '/', '/');
+  if (plan.hostDev) args.push('--dev-bind', '/dev', '/dev');
+  else {
+    args.push('--dev', '/dev');
+    for (const d of plan.devices) args.push('--dev-bind', d, d);
+  }
+  args.push('--proc', '/proc');
+  // Mount parents before children (a repository in the home, a home or repository under /tmp);
+  // at equal depth, in this order, so that the worktree wins over the empty home it may be.
+  const mounts: Array<{ at: string; rank: number; flags: string[] }> = [];
+  mounts.push({ at: '/tmp', rank: 0, flags: plan.privateTmp ? ['--tmpfs', '/tmp'] : ['--bind', '/tmp', '/tmp'] });
+  if (plan.home) mounts.push({ at: plan.home, rank: 1, flags: ['--tmpfs', plan.home] });
+  mounts.push({ at: plan.cwd, rank: 2, flags: ['--bind', plan.cwd, plan.cwd] });
+  for (const p of plan.readOnly) mounts.push({ at: p, rank: 3, flags: ['--ro-bind', p, p] });
+  for (const p of plan.readWrite) mounts.push({ at: p, rank: 3, flags: ['--bind', p, p] });
+  const depth = (p: string) => p.split('/').filter(Boolean).length;
+  mounts.sort((a, b) => depth(a.at) - depth(b.at) || a.rank - b.rank);
+  for (const m of mounts) args.push(...m.flags);
+  // Last: making the home read-only leaves the mounts inside it (the worktree, the caches) as they are.
+  // (A worktree that is the home itself stays writable: it is mounted over the empty home.)
+  if (plan.home && !plan.homeWritable && plan.cwd !== plan.home) args.push('--remount-ro', plan.home);
+  for (const [name, value] of Object.entries(plan.setEnv)) args.push('--setenv', name, value);
+  args.push('--chdir', plan.cwd, '--', ...command);
+  return args;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whether the sandbox can run here, and what to do about it when it cannot.
+
+export type SandboxSupport = { ok: true; bwrap: string } | { ok: false; reason: string };
+
+/** Why there is no sandbox, with the fix; a pure function of what the probe saw. */
+export function unsupportedReason(platform: NodeJS.Platform, bwrap: string | null, probeError: string | null): string | null {
+  if (platform !== 'linux') {
+    return `the sandbox needs Linux (bubblewrap); on ${platform === 'darwin' ? 'macOS' : platform} the model's shell and the training run are not isolated from your files, your network or this program's environment`;
+  }
+  if (bwrap === null) return 'bubblewrap is not installed: install it (apt install bubblewrap, or dnf install bubblewrap)';
+  if (probeError !== null) {
+    return (
+      `bubblewrap cannot create a sandbox here (${probeError}): enable unprivileged user namespaces ` +
+      `(sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 23.10 and later also kernel.apparmor_restrict_unprivileged_userns=0), ` +
+      `or in a container allow them (e.g. docker run --security-opt seccomp=unconfined)`
+    );
+  }
+  return null;
+}
+
+/**
+ * What --sandbox means here: whether runs are sandboxed, the line to print when they cannot be, or
+ * why we must not start. `trainNetwork` false (--no-train-network) asks for the sandbox as --sandbox on does.
+ */
+export function sandboxDecision(mode: SandboxMode, support: SandboxSupport, trainNetwork = true): { on: boolean; notice: string | null; error: string | null } {
+  if (mode === 'off') return { on: false, notice: null, error: null };
+  if (support.ok) return { on: true, notice: null, error: null };
+  if (mode === 'on') return { on: false, notice: null, error: `--sandbox on, but ${support.reason}. Or run with --sandbox off to go without.` };
+  if (!trainNetwork) return { on: false, notice: null, error: `--no-train-network needs the sandbox, but ${support.reason}.` };
+  return { on: false, notice: `runs are not isolated: ${support.reason}. Pass --sandbox off to silence this line.`, error: null };
+}
+
+/** --sandbox resolved on this machine (probing bwrap once, unless the mode is off). */
+export function decideSandbox(mode: SandboxMode, trainNetwork = true): { on: boolean; notice: string | null; error: string | null } {
+  return mode === 'off' ? { on: false, notice: null, error: null } : sandboxDecision(mode, sandboxSupport(), trainNetwork);
+}
+
+function findOnPath(name: string, pathVar: string | undefined): string | null {
+  for (const dir of (pathVar ?? '/usr/bin:/bin').split(':')) {
+    if (!dir) continue;
+    const full = path.join(dir, name);
+    try {
+      fs.accessSync(full, fs.constants.X_OK);
+      return full;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+let probed: SandboxSupport | null = null;
+
+/** Tries the sandbox once per process: bwrap present, and able to make the namespaces we use. */
+export function sandboxSupport(): SandboxSupport {
+  if (probed) return probed;
+  const bwrap = process.platform === 'linux' ? findOnPath('bwrap', process.env['PATH']) : null;
+  let probeError: string | null = null;
+  if (bwrap) {
+    const r = spawnSync(bwrap, ['--die-with-parent', '--unshare-pid', '--unshare-net', '--cap-drop', 'ALL', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', 'true'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    if (r.error) probeError = r.error.message;
+    else if (r.status !== 0) probeError = (r.stderr.trim().split('\n')[0] ?? '') || `exit code ${r.status}`;
+  }
+  const reason = unsupportedReason(process.platform, bwrap, probeError);
+  probed = reason === null && bwrap ? { ok: true, bwrap } : { ok: false, reason: reason ?? 'bubblewrap is not usable' };
+  return probed;
+}
+
+/** The machine's facts for the plans: which paths exist, which GPU device nodes there are. */
+export function machineFacts(): MachineFacts {
+  let gpuDevices: string[] = [];
+  try {
+    gpuDevices = fs
+      .readdirSync('/dev')
+      .filter((n) => n.startsWith('nvidia'))
+      .map((n) => `/dev/${n}`);
+  } catch {
+    // no /dev to list: no GPU to keep
+  }
+  return { exists: (p) => fs.existsSync(p), gpuDevices };
+}
+
+/**
+ * The command line that runs `command` in the sandbox: [bwrap, ...flags, ...command]. Spawn it with
+ * the same (scrubbed) environment the command should have: bwrap's own process, the command's
+ * parent inside, is readable from there.
+ */
+export function sandboxedCommand(
+  kind: 'shell' | 'training',
+  command: readonly string[],
+  opts: { cwd: string; env: Record<string, string | undefined>; network?: boolean },
+): string[] {
+  const support = sandboxSupport();
+  if (!support.ok) throw new Error(`The sandbox cannot run: ${support.reason}.`);
+  const facts = machineFacts();
+  const cwd = path.resolve(opts.cwd);
+  const plan = kind === 'shell' ? shellPlan(cwd, opts.env, facts) : trainingPlan(cwd, opts.env, opts.network ?? true, facts);
+  return [support.bwrap, ...bwrapArgs(plan, command)];
+}
