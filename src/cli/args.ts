@@ -28,6 +28,8 @@ export interface RunArgs {
   priceOut: number | null; // USD per million output tokens (--provider openai)
   sandbox: SandboxMode;
   trainNetwork: boolean;
+  gpus: string[] | 'all' | null; // --gpus; 'all' is resolved from nvidia-smi -L at start; null: one slot
+  lookahead: number;
 }
 
 export type Provider = 'anthropic' | 'openai';
@@ -42,6 +44,7 @@ export const DEFAULTS = {
   program: ENGINE_DEFAULTS.programPath,
   maxTurns: 30,
   apiPatienceSec: 3600,
+  lookahead: ENGINE_DEFAULTS.lookahead,
 };
 
 export const RUN_HELP = `autoresearch — an autonomous research loop that runs all night on your GPU.
@@ -74,6 +77,12 @@ Options:
   --direction <min|max>    whether lower or higher is better  [${DEFAULTS.direction}]
   --editable <a,b>         files the model may change; anything else is put back  [${DEFAULTS.editable.join(',')}]
   --fix-attempts <n>       times the model may fix a crashed run within the same experiment  [${DEFAULTS.fixAttempts}]
+  --gpus <ids|all>         one training slot per GPU, e.g. --gpus 0,1,2,3 or --gpus all (from
+                           nvidia-smi -L); each run sees only its GPU (CUDA_VISIBLE_DEVICES).
+                           Without it: one slot, CUDA_VISIBLE_DEVICES left as it is
+  --lookahead <n>          experiments the model drafts ahead per slot while it trains, so the
+                           GPU never waits for the model; 0: each proposal sees the previous
+                           result (strictly one at a time)  [${DEFAULTS.lookahead}]
   --program <file>         research protocol given to the model as its instructions  [${DEFAULTS.program}]
   --model <id>             model id (also AUTORESEARCH_MODEL); Claude's default: claude-sonnet-5-5;
                            required with --provider openai
@@ -116,7 +125,7 @@ Exit codes: 0 finished, 1 stopped on an error (resumable), 2 bad usage (nothing 
 export type ParseResult = { kind: 'run'; args: RunArgs } | { kind: 'help' } | { kind: 'version' } | { kind: 'error'; message: string };
 
 /** Flags that take a number: a negative value after them is their value, not an option. */
-const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience']);
+const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience', '--lookahead']);
 
 /**
  * `--timeout -5` → `--timeout=-5`. parseArgs reads `-5` as an option and reports the flag as
@@ -186,6 +195,8 @@ export function parseRunArgs(argv: string[]): ParseResult {
         'price-out': { type: 'string' },
         sandbox: { type: 'string' },
         'no-train-network': { type: 'boolean' },
+        gpus: { type: 'string' },
+        lookahead: { type: 'string' },
         tui: { type: 'boolean' },
         'no-tui': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -221,6 +232,9 @@ export function parseRunArgs(argv: string[]): ParseResult {
   const timeoutSec = v.timeout === undefined ? DEFAULTS.timeoutSec : num(positiveNumber('--timeout', v.timeout, 'number of seconds'));
   const fixAttempts = v['fix-attempts'] === undefined ? DEFAULTS.fixAttempts : num(wholeNumber('--fix-attempts', v['fix-attempts'], 0));
   const maxTurns = v['max-turns'] === undefined ? DEFAULTS.maxTurns : num(wholeNumber('--max-turns', v['max-turns'], 1));
+  const lookahead = v.lookahead === undefined ? DEFAULTS.lookahead : num(wholeNumber('--lookahead', v.lookahead, 0, ' of experiments'));
+  const parsedGpus = v.gpus === undefined ? null : parseGpus(v.gpus);
+  const gpus = parsedGpus === 'all' || parsedGpus === null ? parsedGpus : num(parsedGpus);
   let apiPatienceSec = DEFAULTS.apiPatienceSec;
   if (v['api-patience'] !== undefined) {
     const d = parseDuration(v['api-patience']);
@@ -291,6 +305,18 @@ export function parseRunArgs(argv: string[]): ParseResult {
       priceOut,
       sandbox: sandbox as SandboxMode,
       trainNetwork: !v['no-train-network'],
+      gpus,
+      lookahead: lookahead ?? DEFAULTS.lookahead,
     },
   };
+}
+
+/** `--gpus 0,1,2` → ['0', '1', '2'] (ids or GPU UUIDs, as CUDA_VISIBLE_DEVICES takes them); 'all'; or what is wrong. */
+export function parseGpus(raw: string): string[] | 'all' | string {
+  if (raw.trim().toLowerCase() === 'all') return 'all';
+  const ids = raw.split(',').map((s) => s.trim());
+  const bad = ids.find((id) => !/^(\d+|(GPU|MIG)-[A-Za-z0-9/-]+)$/.test(id));
+  if (ids.length === 0 || bad !== undefined) return `--gpus takes GPU numbers separated by commas (e.g. 0,1,2,3), GPU UUIDs, or all; got "${raw}"`;
+  if (new Set(ids).size !== ids.length) return `--gpus names a GPU twice: "${raw}" (one training slot per GPU)`;
+  return ids;
 }

@@ -7,6 +7,7 @@ import { OpenAiAgent } from '../agent/openai/agent.js';
 import { checkOpenAiKey, MISSING_MODEL, resolveBaseUrl, resolveOpenAiModel } from '../agent/openai/model.js';
 import { resolveOpenAiPrice } from '../agent/openai/pricing.js';
 import { makeEngineConfig } from '../engine/config.js';
+import { listGpus } from '../exec/gpus.js';
 import { runLoop, UsageError } from '../engine/loop.js';
 import type { Agent, EngineConfig } from '../engine/types.js';
 import { decideSandbox } from '../proc/sandbox.js';
@@ -22,7 +23,8 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-export function engineConfig(args: RunArgs, cwd: string): EngineConfig {
+/** `gpus`: the slots' GPUs, `--gpus all` already resolved (see gpusOf). */
+export function engineConfig(args: RunArgs, cwd: string, gpus: string[] | null = Array.isArray(args.gpus) ? args.gpus : null): EngineConfig {
   return makeEngineConfig(cwd, args.tag, {
     metric: args.metric,
     direction: args.direction,
@@ -36,7 +38,17 @@ export function engineConfig(args: RunArgs, cwd: string): EngineConfig {
     maxCostUsd: args.maxCostUsd,
     sandbox: args.sandbox,
     trainNetwork: args.trainNetwork,
+    gpus,
+    lookahead: args.lookahead,
   });
+}
+
+/** The GPUs --gpus names, `all` read from nvidia-smi; or the message (exit 2) saying why they cannot be. */
+export function gpusOf(args: RunArgs, env: NodeJS.ProcessEnv): string[] | null | { error: string } {
+  if (args.gpus !== 'all') return args.gpus;
+  const listed = listGpus(env);
+  if ('problem' in listed) return { error: `--gpus all: ${listed.problem}. Name the GPUs instead, e.g. --gpus 0,1 (the numbers nvidia-smi shows).` };
+  return listed;
 }
 
 /**
@@ -119,6 +131,11 @@ export function openAiAgent(args: RunArgs, env: NodeJS.ProcessEnv): { agent: Ope
 }
 
 export async function runCommand(args: RunArgs, io: Io): Promise<number> {
+  const gpus = gpusOf(args, io.env);
+  if (gpus !== null && 'error' in gpus) {
+    io.stderr.write(`autoresearch: ${gpus.error}\n`);
+    return 2;
+  }
   if (args.provider === 'openai') {
     const made = openAiAgent(args, io.env);
     if ('error' in made) {
@@ -126,7 +143,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       return 2;
     }
     if (made.warning) io.stderr.write(`autoresearch: ${made.warning}\n`);
-    return runWithUi(engineConfig(args, io.cwd), made.agent, io, { tui: args.tui });
+    return runWithUi(engineConfig(args, io.cwd, gpus), made.agent, io, { tui: args.tui });
   }
   const keyProblem = checkApiKey(io.env);
   if (keyProblem) {
@@ -139,5 +156,5 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     apiPatienceMs: args.apiPatienceSec * 1000,
     ...(args.baseUrl !== null ? { baseURL: args.baseUrl } : {}),
   });
-  return runWithUi(engineConfig(args, io.cwd), agent, io, { tui: args.tui });
+  return runWithUi(engineConfig(args, io.cwd, gpus), agent, io, { tui: args.tui });
 }

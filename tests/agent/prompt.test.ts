@@ -53,6 +53,22 @@ describe('prompt', () => {
     expect(summarizeOlder(rows, 'max')).toContain('best among them 0.990000');
   });
 
+  it('names the GPU it drafts for and what is in flight, so the same idea is not proposed twice', () => {
+    const ctx = { ...ctxWith(5), slot: '2', inFlight: [{ experiment: 6, description: 'rope base 50k' }, { experiment: 7, description: 'x'.repeat(5000) }] };
+    const prompt = buildUserPrompt(ctx, { maxTurns: 30 });
+    expect(prompt).toMatch(/^Experiment 6 \(tag "[^"]+"\) for GPU 2\. Make exactly ONE change/);
+    expect(prompt).toContain('In flight right now (2: drafted or training, results not in yet). Do not propose any of these again:\n- #6: rope base 50k\n- #7: xxx');
+    expect(prompt.length).toBeLessThan(buildUserPrompt(ctxWith(5), { maxTurns: 30 }).length + 600);
+    expect(buildUserPrompt(ctxWith(5), { maxTurns: 30 })).not.toContain('In flight');
+  });
+
+  it('asks for the same change again when a draft no longer applies on the new best', () => {
+    const prompt = buildUserPrompt({ ...ctxWith(5), redo: { description: 'wider MLP (ratio 6)', newBest: 'd4e5f60' }, inFlight: [{ experiment: 9, description: 'other' }] }, { maxTurns: 30 });
+    expect(prompt).toMatch(/redo your change on the new best\. While it waited to train, another experiment improved the code \(now commit d4e5f60\)/);
+    expect(prompt).toContain('Make the SAME change again on the code as it is now: "wider MLP (ratio 6)"');
+    expect(prompt).not.toContain('In flight'); // a redo is not a new idea
+  });
+
   it('cuts long descriptions and crash logs', () => {
     const ctx = ctxWith(20);
     ctx.history[19]!.description = 'x'.repeat(10_000);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, parseDuration, parseRunArgs, RUN_HELP } from '../../src/cli/args.js';
+import { DEFAULTS, parseDuration, parseGpus, parseRunArgs, RUN_HELP } from '../../src/cli/args.js';
+import { parseGpuList } from '../../src/exec/gpus.js';
+import { gpusOf } from '../../src/cli/run.js';
 
 describe('parseRunArgs', () => {
   it('applies the documented defaults', () => {
@@ -10,8 +12,46 @@ describe('parseRunArgs', () => {
         tag: 'rope-scaling', maxExperiments: null, maxHours: null, maxCostUsd: null, runCmd: 'uv run train.py', timeoutSec: 600,
         metric: 'val_bpb', direction: 'min', editable: ['train.py'], fixAttempts: 1, program: 'program.md', tui: null,
         model: null, maxTurns: 30, apiPatienceSec: 3600, provider: 'anthropic', baseUrl: null, priceIn: null, priceOut: null, sandbox: 'auto', trainNetwork: true,
+        gpus: null, lookahead: 1,
       },
     });
+  });
+
+  it('reads --gpus as one slot per GPU, and --lookahead', () => {
+    const r = parseRunArgs(['--tag', 'x', '--gpus', '0, 1,3', '--lookahead', '0']);
+    expect(r.kind === 'run' && [r.args.gpus, r.args.lookahead]).toEqual([['0', '1', '3'], 0]);
+    const all = parseRunArgs(['--tag', 'x', '--gpus', 'all', '--lookahead', '2']);
+    expect(all.kind === 'run' && [all.args.gpus, all.args.lookahead]).toEqual(['all', 2]);
+    expect(parseGpus('GPU-8f0e2c1a-1b2c-4d5e-9f00-0123456789ab,1')).toEqual(['GPU-8f0e2c1a-1b2c-4d5e-9f00-0123456789ab', '1']);
+  });
+
+  it('refuses GPU lists and lookaheads that cannot work, saying what is allowed', () => {
+    const message = (argv: string[]) => {
+      const r = parseRunArgs(['--tag', 'x', ...argv]);
+      return r.kind === 'error' ? r.message : '';
+    };
+    expect(message(['--gpus', '0,,1'])).toMatch(/--gpus takes GPU numbers separated by commas \(e\.g\. 0,1,2,3\), GPU UUIDs, or all; got "0,,1"/);
+    expect(message(['--gpus', 'cuda:0'])).toMatch(/--gpus takes GPU numbers/);
+    expect(message(['--gpus', '1,1'])).toMatch(/--gpus names a GPU twice/);
+    expect(message(['--lookahead', '-1'])).toMatch(/--lookahead must be a whole number of experiments, 0 or more, got "-1"/);
+    expect(message(['--lookahead', '1.5'])).toMatch(/--lookahead must be a whole number/);
+  });
+
+  it('--gpus all reads the GPUs from nvidia-smi -L, and says so plainly where it cannot', () => {
+    const listing = [
+      'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-8f0e2c1a-1b2c-4d5e-9f00-0123456789ab)',
+      'GPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-9a1f3d2b-2c3d-5e6f-a011-123456789abc)',
+      '  MIG 1g.10gb      Device  0: (UUID: MIG-0f1e2d3c-4b5a-6978-8a9b-abcdef012345)',
+      '',
+    ].join('\n');
+    expect(parseGpuList(listing)).toEqual(['0', '1']);
+    const r = parseRunArgs(['--tag', 'x', '--gpus', 'all']);
+    if (r.kind !== 'run') throw new Error('expected run');
+    // This machine has no nvidia-smi on this PATH: the user is told to name the GPUs instead.
+    expect(gpusOf(r.args, { PATH: '/nonexistent' })).toEqual({
+      error: '--gpus all: nvidia-smi is not on PATH, so the GPUs cannot be listed. Name the GPUs instead, e.g. --gpus 0,1 (the numbers nvidia-smi shows).',
+    });
+    expect(gpusOf({ ...r.args, gpus: ['2'] }, {})).toEqual(['2']);
   });
 
   it('reads every flag', () => {

@@ -68,10 +68,13 @@ export function buildUserPrompt(ctx: ExperimentContext, opts: { maxTurns: number
   const editableMore = ctx.editable.length > editableShown.length ? ` (and ${ctx.editable.length - editableShown.length} more)` : '';
   const parts: string[] = [];
 
+  const slot = ctx.slot !== undefined ? ` for GPU ${clip(ctx.slot, 40)}` : '';
   parts.push(
     ctx.fix
-      ? `Experiment ${ctx.experiment} (tag "${clip(ctx.tag, 60)}"), fix attempt ${ctx.fix.attempt}: the change below crashed. Repair it so that it runs, keeping its idea.`
-      : `Experiment ${ctx.experiment} (tag "${clip(ctx.tag, 60)}"). Make exactly ONE change that you expect to improve the objective.`,
+      ? `Experiment ${ctx.experiment} (tag "${clip(ctx.tag, 60)}")${slot}, fix attempt ${ctx.fix.attempt}: the change below crashed. Repair it so that it runs, keeping its idea.`
+      : ctx.redo
+        ? `Experiment ${ctx.experiment} (tag "${clip(ctx.tag, 60)}")${slot}: redo your change on the new best. While it waited to train, another experiment improved the code (now commit ${clip(ctx.redo.newBest, 40)}), and your change no longer applies to it. Make the SAME change again on the code as it is now: "${clip(ctx.redo.description, limits.descriptionChars)}".`
+        : `Experiment ${ctx.experiment} (tag "${clip(ctx.tag, 60)}")${slot}. Make exactly ONE change that you expect to improve the objective.`,
   );
 
   parts.push(
@@ -94,6 +97,17 @@ export function buildUserPrompt(ctx: ExperimentContext, opts: { maxTurns: number
     if (older.length > 0) lines.push(summarizeOlder(older, ctx.direction));
     lines.push(historyTable(recent, ctx.metric, limits));
     parts.push(lines.join('\n'));
+  }
+
+  if (ctx.inFlight && ctx.inFlight.length > 0 && !ctx.fix && !ctx.redo) {
+    const shown = ctx.inFlight.slice(0, limits.recentRows);
+    parts.push(
+      [
+        `In flight right now (${ctx.inFlight.length}: drafted or training, results not in yet). Do not propose any of these again:`,
+        ...shown.map((f) => `- #${f.experiment}: ${clip(f.description, limits.descriptionChars)}`),
+        ...(ctx.inFlight.length > shown.length ? [`- … and ${ctx.inFlight.length - shown.length} more`] : []),
+      ].join('\n'),
+    );
   }
 
   if (ctx.fix) {
