@@ -170,6 +170,8 @@ class Experiment {
     if (!best || !needsRebase(this.base, best.commit)) return null;
     lab.phase('rebasing', n, this.slot, this.description);
     if (await this.rebaseOnto(best.commit)) return null;
+    // The worktree now stands at the new best with nothing applied: the redo is built on it.
+    this.base = await this.worktree.head();
     const ctx = lab.context(n, this.dir, this.slot, { redo: { description: this.description, newBest: best.commit } });
     const edit = await lab.askAgent(n, this.worktree, ctx, this.agentSignal, this.slot);
     this.addUsage(edit.usage);

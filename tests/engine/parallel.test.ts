@@ -1,0 +1,259 @@
+// Several experiments at once: slots on different GPUs, drafts ahead of the runs, and the one rule
+// that keeps the branch honest: a result counts only for the exact code that produced it. Real git
+// worktrees, a real python trainer per run, the real scheduler; the agent is a scripted one that
+// edits the worktree it is given.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeEngineConfig } from '../../src/engine/config.js';
+import { runLoop } from '../../src/engine/loop.js';
+import { readResultsFile } from '../../src/ledger/results.js';
+import { ZERO_USAGE, type Agent, type EngineConfig, type EngineEvent, type ExperimentContext, type Proposal } from '../../src/engine/types.js';
+import { git, makeWorkspace, PID_FILE_PY, pidFile } from '../helpers/workspace.js';
+
+/**
+ * A trainer whose score follows from its own flags: each GOOD flag set takes 0.01 off, each BAD one
+ * adds 0.05. Each flag has its own SLOW_ line (seconds it adds to the training), set by the same
+ * change. Flags sit far apart, so changes to different flags never conflict when moved onto each
+ * other. It records its GPU and when it ran.
+ */
+const FLAGS = ['GOOD_1', 'GOOD_2', 'GOOD_3', 'GOOD_4', 'BAD_1', 'BAD_2', 'CLASH'];
+const TRAINER = `# flag trainer
+import hashlib, os, re, tempfile, time
+${FLAGS.map((f) => `${f} = 0\nSLOW_${f} = 0\n#\n#\n#`).join('\n')}
+start = time.time()
+time.sleep(0.1 + sum(v for k, v in dict(globals()).items() if k.startswith("SLOW_")))
+value = 1.0 - 0.01 * sum([GOOD_1, GOOD_2, GOOD_3, GOOD_4]) + 0.05 * (BAD_1 + BAD_2)
+if CLASH and GOOD_1:
+    value += 0.1  # CLASH helps alone, but not together with GOOD_1
+elif CLASH:
+    value -= 0.015
+with open(${PID_FILE_PY('runs.log')}, "a") as f:
+    f.write(f"{os.environ.get('CUDA_VISIBLE_DEVICES', '-')} {start:.3f} {time.time():.3f}\\n")
+print("---")
+print(f"val_bpb:          {value:.6f}")
+print("peak_vram_mb:     1024.0", flush=True)
+`;
+
+interface Change {
+  description: string;
+  set: Record<string, string>; // flag → new value
+  slow?: number; // seconds the change adds to the training (on the SLOW_ line of its first flag)
+  thinkMs?: number;
+}
+
+/** Applies each planned change to the train.py of the worktree it is given; a redo applies the named change again. */
+class FlagAgent implements Agent {
+  readonly name = 'flag-agent';
+  readonly contexts: ExperimentContext[] = [];
+  private readonly byDescription = new Map<string, Change>();
+  constructor(private readonly plan: Change[]) {
+    for (const c of plan) this.byDescription.set(c.description, c);
+  }
+
+  async propose(ctx: ExperimentContext, signal: AbortSignal): Promise<Proposal> {
+    this.contexts.push(ctx);
+    const change = ctx.redo ? this.byDescription.get(ctx.redo.description) : this.plan.shift();
+    if (!change) return { kind: 'skipped', reason: 'plan exhausted', usage: ZERO_USAGE };
+    if (change.thinkMs) await new Promise((r) => setTimeout(r, change.thinkMs));
+    if (signal.aborted) throw new Error('aborted');
+    const file = path.join(ctx.repoDir, 'train.py');
+    let text = fs.readFileSync(file, 'utf8');
+    const lines: [string, string][] = [...Object.entries(change.set), [`SLOW_${Object.keys(change.set)[0]}`, String(change.slow ?? 0)]];
+    for (const [name, value] of lines) text = text.replace(new RegExp(`^${name} = .*$`, 'm'), `${name} = ${value}`);
+    fs.writeFileSync(file, text);
+    return { kind: 'submitted', description: change.description, usage: ZERO_USAGE };
+  }
+}
+
+function workspace(): string {
+  const dir = makeWorkspace();
+  fs.writeFileSync(path.join(dir, 'train.py'), TRAINER);
+  git(dir, 'commit', '-qam', 'flag trainer');
+  return dir;
+}
+
+async function run(dir: string, agent: Agent, over: Partial<EngineConfig>) {
+  const events: EngineEvent[] = [];
+  const config = makeEngineConfig(dir, 'par', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, ...over });
+  const result = await runLoop(config, agent, { onEvent: (e) => events.push(e), signal: new AbortController().signal });
+  return { result, events, rows: readResultsFile(path.join(dir, 'results.tsv')).rows };
+}
+
+const flagsAt = (dir: string, rev: string): Record<string, number> =>
+  Object.fromEntries([...git(dir, 'show', `${rev}:train.py`).matchAll(/^(\w+) = ([\d.]+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+
+const scoreOf = (f: Record<string, number>) => {
+  const good = (f.GOOD_1 ?? 0) + (f.GOOD_2 ?? 0) + (f.GOOD_3 ?? 0) + (f.GOOD_4 ?? 0);
+  let v = 1.0 - 0.01 * good + 0.05 * ((f.BAD_1 ?? 0) + (f.BAD_2 ?? 0));
+  if (f.CLASH && f.GOOD_1) v += 0.1;
+  else if (f.CLASH) v -= 0.015;
+  return Number(v.toFixed(6));
+};
+
+/** Nothing of ours is left: no worktree but the main one, no state file, no lock. */
+function expectTidy(dir: string, tag = 'par'): void {
+  expect(git(dir, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+  const inflight = path.join(dir, '.autoresearch', tag, 'inflight');
+  expect(fs.existsSync(inflight) ? fs.readdirSync(inflight) : []).toEqual([]);
+  expect(fs.existsSync(path.join(dir, '.autoresearch', 'lock'))).toBe(false);
+  expect(git(dir, 'status', '--porcelain')).toBe('');
+}
+
+describe('three GPUs', () => {
+  it('train three experiments at once, each on its own GPU, and keep exactly the four better of six changes', async () => {
+    const dir = workspace();
+    const start = git(dir, 'rev-parse', 'HEAD');
+    // Different training times, so the runs finish in another order than they started.
+    const plan: Change[] = [
+      { description: 'good 1', set: { GOOD_1: '1' }, slow: 1.2 },
+      { description: 'bad 1', set: { BAD_1: '1' }, slow: 0.2 },
+      { description: 'good 2', set: { GOOD_2: '1' }, slow: 0.6 },
+      { description: 'good 3', set: { GOOD_3: '1' }, slow: 0.1 },
+      { description: 'bad 2', set: { BAD_2: '1' }, slow: 0.9 },
+      { description: 'good 4', set: { GOOD_4: '1' }, slow: 0.4 },
+    ];
+    const { result, rows } = await run(dir, new FlagAgent(plan), { gpus: ['0', '1', '2'], lookahead: 1, maxExperiments: 6 });
+    expect(result.exitCode).toBe(0);
+
+    // Three runs at the same time, on three different GPUs.
+    const runs = fs.readFileSync(pidFile(dir, 'runs.log'), 'utf8').trim().split('\n').map((l) => l.split(' '));
+    const gpusSeen = new Set(runs.map((r) => r[0]));
+    expect(gpusSeen).toEqual(new Set(['0', '1', '2']));
+    const spans = runs.map((r) => [Number(r[1]), Number(r[2])] as const);
+    const most = Math.max(...spans.map(([s]) => spans.filter(([a, b]) => a <= s && s < b).length));
+    expect(most).toBe(3);
+
+    // One row per experiment; the four better changes kept, the two worse discarded.
+    const experiments = rows.slice(1);
+    expect(experiments).toHaveLength(6);
+    expect(experiments.filter((r) => r.status === 'keep').map((r) => r.description.split(' (')[0]).sort()).toEqual(['good 1', 'good 2', 'good 3', 'good 4']);
+    expect(experiments.filter((r) => r.status === 'discard').map((r) => r.description.split(' (')[0]).sort()).toEqual(['bad 1', 'bad 2']);
+    expect(experiments.every((r) => r.slot !== undefined && ['0', '1', '2'].includes(r.slot))).toBe(true);
+
+    // The branch: exactly the four kept commits, each measured on exactly its own code, each better than the one before.
+    const branch = git(dir, 'rev-list', '--reverse', `${start}..HEAD`).split('\n').map((c) => c.slice(0, 7));
+    const keeps = rows.filter((r) => r.status === 'keep');
+    expect(branch).toEqual(keeps.slice(1).map((r) => r.commit));
+    for (const row of keeps) expect(row.value, row.description).toBe(scoreOf(flagsAt(dir, row.commit)));
+    for (let i = 1; i < keeps.length; i++) expect(keeps[i]!.value).toBeLessThan(keeps[i - 1]!.value);
+    for (const row of keeps.slice(1)) expect(git(dir, 'rev-parse', '--short=7', `${row.commit}~1`)).toBe(row.base);
+    expect(flagsAt(dir, 'HEAD')).toMatchObject({ GOOD_1: 1, GOOD_2: 1, GOOD_3: 1, GOOD_4: 1, BAD_1: 0, BAD_2: 0 });
+    expectTidy(dir);
+  }, 60_000);
+});
+
+describe('a result counts only for the code that produced it', () => {
+  it('a run that beat its base while the best moved is moved onto the new best and trained again', async () => {
+    const dir = workspace();
+    const plan: Change[] = [
+      { description: 'slow good 1', set: { GOOD_1: '1' }, slow: 1.5 },
+      { description: 'quick good 2', set: { GOOD_2: '1' }, slow: 0.1 },
+    ];
+    const { rows } = await run(dir, new FlagAgent(plan), { gpus: ['0', '1'], lookahead: 0, maxExperiments: 2 });
+    const quick = rows.find((r) => r.description.startsWith('quick'))!;
+    const slow = rows.find((r) => r.description.startsWith('slow'))!;
+    expect(quick).toMatchObject({ status: 'keep', value: 0.99 });
+    // Measured first on the baseline (0.99), then again on top of quick good 2: only that second number counts.
+    expect(slow).toMatchObject({ status: 'keep', value: 0.98, base: quick.commit });
+    expect(slow.description).toBe(`slow good 1 (re-measured on the new best ${quick.commit})`);
+    expect(flagsAt(dir, slow.commit)).toMatchObject({ GOOD_1: 1, GOOD_2: 1 });
+    // Its first commit (on the baseline) stays reachable; both runs' logs are kept.
+    expect(git(dir, 'for-each-ref', '--format=%(refname)', 'refs/autoresearch/par/moved/').split('\n').filter(Boolean)).toHaveLength(1);
+    const logs = fs.readdirSync(path.join(dir, '.autoresearch/par/logs'));
+    expect(logs.filter((f) => f.endsWith('-run1.log'))).toHaveLength(1);
+    expectTidy(dir);
+  }, 60_000);
+
+  it('is discarded when, trained again on the new best, it no longer beats it', async () => {
+    const dir = workspace();
+    const plan: Change[] = [
+      { description: 'clash', set: { CLASH: '1' }, slow: 1.5 }, // 0.985 on the baseline: better
+      { description: 'good 1', set: { GOOD_1: '1' }, slow: 0.1 }, // 0.99, kept first
+    ];
+    const { rows } = await run(dir, new FlagAgent(plan), { gpus: ['0', '1'], lookahead: 0, maxExperiments: 2 });
+    expect(rows.map((r) => [r.status, r.value, r.description.split(' (')[0]])).toEqual([
+      ['keep', 1, 'baseline'],
+      ['keep', 0.99, 'good 1'],
+      ['discard', 1.09, 'clash'], // together with good 1 it is worse: never kept, though it beat the baseline alone
+    ]);
+    expect(flagsAt(dir, 'HEAD')).toMatchObject({ GOOD_1: 1, CLASH: 0 });
+    expectTidy(dir);
+  }, 60_000);
+
+  it('a draft that no longer applies on the new best is redone by the model, once, before it trains', async () => {
+    const dir = workspace();
+    // One GPU, one draft ahead: both drafts are made on the baseline; the second changes the same
+    // line as the first, so it cannot be moved onto the first once that is kept.
+    const plan: Change[] = [
+      { description: 'good 1 first', set: { GOOD_1: '1' }, slow: 0.5 },
+      { description: 'good 1 and 2', set: { GOOD_1: '2', GOOD_2: '1' }, slow: 0.1, thinkMs: 200 }, // drafted second, so it trains second
+    ];
+    const agent = new FlagAgent(plan);
+    const { rows } = await run(dir, agent, { lookahead: 1, maxExperiments: 2 });
+    const redo = agent.contexts.find((c) => c.redo);
+    expect(redo?.redo).toEqual({ description: 'good 1 and 2', newBest: rows[1]!.commit });
+    expect(rows.map((r) => [r.status, r.description])).toEqual([
+      ['keep', 'baseline'],
+      ['keep', 'good 1 first'],
+      ['keep', 'good 1 and 2'],
+    ]);
+    expect(rows[2]!.base).toBe(rows[1]!.commit);
+    expectTidy(dir);
+  }, 60_000);
+
+  it('is skipped, with the reason, when the redo fails too', async () => {
+    const dir = workspace();
+    const plan: Change[] = [
+      { description: 'good 1 first', set: { GOOD_1: '1' }, slow: 0.5 },
+      { description: 'clashes', set: { GOOD_1: '2' }, slow: 0.1, thinkMs: 200 },
+    ];
+    const agent = new FlagAgent(plan);
+    // The redo asks for a change the agent no longer knows: it skips, as a model that gives up would.
+    const forgetful: Agent = { name: 'forgetful', propose: (ctx, signal, on) => (ctx.redo ? Promise.resolve({ kind: 'skipped', reason: 'cannot redo it', usage: ZERO_USAGE }) : agent.propose(ctx, signal)) };
+    const { rows, events } = await run(dir, forgetful, { lookahead: 1, maxExperiments: 2 });
+    expect(rows.map((r) => r.description)).toEqual(['baseline', 'good 1 first']);
+    const skipped = events.find((e) => e.type === 'skipped');
+    expect(skipped?.type === 'skipped' && skipped.reason).toBe(`its change no longer applies on the new best ${rows[1]!.commit}, and the redo failed: cannot redo it`);
+    expectTidy(dir);
+  }, 60_000);
+});
+
+describe('pipelining on one GPU', () => {
+  it('drafts the next experiment while the current one trains, and ends where the strict sequence ends', async () => {
+    const plan = (): Change[] => [
+      { description: 'good 1', set: { GOOD_1: '1' }, slow: 0.8, thinkMs: 300 },
+      { description: 'good 2', set: { GOOD_2: '1' }, slow: 0.8, thinkMs: 300 },
+      { description: 'bad 1', set: { BAD_1: '1' }, slow: 0.8, thinkMs: 300 },
+    ];
+    const piped = workspace();
+    const a = await run(piped, new FlagAgent(plan()), { lookahead: 1, maxExperiments: 3 });
+    const strict = workspace();
+    const b = await run(strict, new FlagAgent(plan()), { lookahead: 0, maxExperiments: 3 });
+
+    // With lookahead 1 the model drafts experiment n+1 while experiment n trains; with 0, never.
+    // (Spans in the order of the engine's events: drafting from 'agent' to 'committed', training from 'training' to 'result'.)
+    const overlaps = (events: EngineEvent[]) => {
+      const drafting = new Map<number, [number, number]>();
+      const training = new Map<number, [number, number]>();
+      events.forEach((e, i) => {
+        if (e.type === 'phase' && e.phase === 'agent' && !drafting.has(e.experiment)) drafting.set(e.experiment, [i, Infinity]);
+        if (e.type === 'committed' && drafting.get(e.experiment)?.[1] === Infinity) drafting.get(e.experiment)![1] = i;
+        if (e.type === 'phase' && e.phase === 'training' && e.experiment > 0 && !training.has(e.experiment)) training.set(e.experiment, [i, Infinity]);
+        if (e.type === 'result' && training.has(e.experiment)) training.get(e.experiment)![1] = i;
+      });
+      let seen = 0;
+      for (const [n, [d0, d1]] of drafting) for (const [m, [t0, t1]] of training) if (n !== m && d0 < t1 && t0 < d1) seen++;
+      return seen;
+    };
+    expect(overlaps(a.events)).toBeGreaterThan(0);
+    expect(overlaps(b.events)).toBe(0);
+    // The same end state: the same changes kept (drafted at once, they may train in either order), the same final code.
+    const kept = (rows: typeof a.rows) => rows.filter((r) => r.status === 'keep').map((r) => r.description.split(' (')[0]).sort();
+    expect(kept(a.rows)).toEqual(kept(b.rows));
+    expect(flagsAt(piped, 'HEAD')).toEqual(flagsAt(strict, 'HEAD'));
+    expectTidy(piped);
+    expectTidy(strict);
+  }, 60_000);
+});
