@@ -257,3 +257,59 @@ describe('pipelining on one GPU', () => {
     expectTidy(strict);
   }, 60_000);
 });
+
+describe('stopping with several runs in flight', () => {
+  it('Ctrl+C: every run is stopped and logged as interrupted, no worktree is left, exit 130', async () => {
+    const dir = workspace();
+    const plan: Change[] = [
+      { description: 'long 1', set: { GOOD_1: '1' }, slow: 30 },
+      { description: 'long 2', set: { GOOD_2: '1' }, slow: 30 },
+      { description: 'long 3', set: { GOOD_3: '1' }, slow: 30 },
+    ];
+    const controller = new AbortController();
+    const events: EngineEvent[] = [];
+    const training = new Set<number>();
+    const config = makeEngineConfig(dir, 'par', { runCmd: 'python3 train.py', timeoutSec: 60, fixAttempts: 0, gpus: ['0', '1', '2'], lookahead: 0, maxExperiments: 3 });
+    const result = await runLoop(config, new FlagAgent(plan), {
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'training' && e.experiment > 0) training.add(e.experiment);
+        if (training.size === 3 && !controller.signal.aborted) controller.abort('SIGINT');
+      },
+      signal: controller.signal,
+    });
+    expect(result.exitCode).toBe(130);
+    const rows = readResultsFile(path.join(dir, 'results.tsv')).rows;
+    expect(rows.slice(1).map((r) => r.description).sort()).toEqual(['long 1 (interrupted)', 'long 2 (interrupted)', 'long 3 (interrupted)']);
+    expect(rows.slice(1).every((r) => r.status === 'crash')).toBe(true);
+    expect(git(dir, 'rev-parse', '--short=7', 'HEAD')).toBe(rows[0]!.commit);
+    expectTidy(dir);
+  }, 60_000);
+
+  it('q: nothing new starts; what is in flight finishes and is logged', async () => {
+    const dir = workspace();
+    const plan: Change[] = [
+      { description: 'good 1', set: { GOOD_1: '1' }, slow: 0.5 },
+      { description: 'good 2', set: { GOOD_2: '1' }, slow: 0.5 },
+      { description: 'never started', set: { GOOD_3: '1' } },
+    ];
+    let stop: string | null = null;
+    const events: EngineEvent[] = [];
+    const config = makeEngineConfig(dir, 'par', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, gpus: ['0', '1'], lookahead: 0 });
+    const result = await runLoop(config, new FlagAgent(plan), {
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'phase' && e.phase === 'training' && e.experiment > 0) stop = 'q pressed';
+      },
+      signal: new AbortController().signal,
+      gracefulStop: () => stop,
+    });
+    expect(result).toEqual({ exitCode: 0, reason: 'q pressed' });
+    const rows = readResultsFile(path.join(dir, 'results.tsv')).rows;
+    expect(rows.slice(1).map((r) => [r.status, r.description.split(' (')[0]]).sort()).toEqual([
+      ['keep', 'good 1'],
+      ['keep', 'good 2'],
+    ]);
+    expectTidy(dir);
+  }, 60_000);
+});
