@@ -50,7 +50,9 @@ WARMUP_FRAC = 0.0           # linear LR warm-up over this share of the budget
 WARMDOWN_FRAC = 0.5         # linear LR decay over the last share of the budget...
 FINAL_LR_FRAC = 0.0         # ...down to this fraction of the peak
 
-SEED = 42
+# The harness gives every run its own seed (AUTORESEARCH_SEED) to measure the noise between runs:
+# the seed is not a hyperparameter. 42 when train.py runs on its own.
+SEED = int(os.environ.get("AUTORESEARCH_SEED", "42"))
 
 # ---------------------------------------------------------------------------
 # Model: a GPT with RoPE, QK-norm, parameter-free RMSNorm and a ReLU² MLP
@@ -293,6 +295,7 @@ def print_summary(stats):
 # ---------------------------------------------------------------------------
 
 t_start = time.time()
+print(f"seed: {SEED}")
 torch.manual_seed(SEED)
 torch.set_float32_matmul_precision("high")
 device = torch.device("cuda")

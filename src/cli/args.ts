@@ -30,6 +30,8 @@ export interface RunArgs {
   trainNetwork: boolean;
   gpus: string[] | 'all' | null; // --gpus; 'all' is resolved from nvidia-smi -L at start; null: one slot
   lookahead: number;
+  baselineRuns: number;
+  confirmRuns: number;
 }
 
 export type Provider = 'anthropic' | 'openai';
@@ -45,7 +47,12 @@ export const DEFAULTS = {
   maxTurns: 30,
   apiPatienceSec: 3600,
   lookahead: ENGINE_DEFAULTS.lookahead,
+  baselineRuns: ENGINE_DEFAULTS.baselineRuns,
+  confirmRuns: ENGINE_DEFAULTS.confirmRuns,
 };
+
+/** More runs of one experiment than this is a typo, not a plan (and seeds are numbered per experiment). */
+const MAX_RUNS = 20;
 
 export const RUN_HELP = `autoresearch — an autonomous research loop that runs all night on your GPU.
 
@@ -83,6 +90,12 @@ Options:
   --lookahead <n>          experiments the model drafts ahead per slot while it trains, so the
                            GPU never waits for the model; 0: each proposal sees the previous
                            result (strictly one at a time)  [${DEFAULTS.lookahead}]
+  --baseline-runs <k>      times the unmodified code is trained (new seeds): the best's mean and
+                           the first estimate of the run-to-run noise  [${DEFAULTS.baselineRuns}]
+  --confirm-runs <n>       extra runs for a candidate whose first run is better, but within the
+                           noise; it is kept only if the mean of its runs beats the best's mean by
+                           more than the noise allows (95% one-sided). --baseline-runs 1
+                           --confirm-runs 0 is the classic single-run, strictly-better rule  [${DEFAULTS.confirmRuns}]
   --program <file>         research protocol given to the model as its instructions  [${DEFAULTS.program}]
   --model <id>             model id (also AUTORESEARCH_MODEL); Claude's default: claude-sonnet-5-5;
                            required with --provider openai
@@ -125,7 +138,7 @@ Exit codes: 0 finished, 1 stopped on an error (resumable), 2 bad usage (nothing 
 export type ParseResult = { kind: 'run'; args: RunArgs } | { kind: 'help' } | { kind: 'version' } | { kind: 'error'; message: string };
 
 /** Flags that take a number: a negative value after them is their value, not an option. */
-const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience', '--lookahead']);
+const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience', '--lookahead', '--baseline-runs', '--confirm-runs']);
 
 /**
  * `--timeout -5` → `--timeout=-5`. parseArgs reads `-5` as an option and reports the flag as
@@ -148,6 +161,11 @@ function wholeNumber(name: string, raw: string, min: 0 | 1, what = ''): number |
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isInteger(n) || n < min) return `${name} must be a whole number${what}, ${min} or more, got "${raw}"`;
   return n;
+}
+
+function runsWithin(name: string, raw: string, min: 0 | 1): number | string {
+  const n = wholeNumber(name, raw, min, ' of runs');
+  return typeof n === 'number' && n > MAX_RUNS ? `${name} must be at most ${MAX_RUNS} runs, got "${raw}"` : n;
 }
 
 /** `raw` as the user typed it, for the message; `value` what is parsed (`$3` → `3`). */
@@ -197,6 +215,8 @@ export function parseRunArgs(argv: string[]): ParseResult {
         'no-train-network': { type: 'boolean' },
         gpus: { type: 'string' },
         lookahead: { type: 'string' },
+        'baseline-runs': { type: 'string' },
+        'confirm-runs': { type: 'string' },
         tui: { type: 'boolean' },
         'no-tui': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -233,6 +253,8 @@ export function parseRunArgs(argv: string[]): ParseResult {
   const fixAttempts = v['fix-attempts'] === undefined ? DEFAULTS.fixAttempts : num(wholeNumber('--fix-attempts', v['fix-attempts'], 0));
   const maxTurns = v['max-turns'] === undefined ? DEFAULTS.maxTurns : num(wholeNumber('--max-turns', v['max-turns'], 1));
   const lookahead = v.lookahead === undefined ? DEFAULTS.lookahead : num(wholeNumber('--lookahead', v.lookahead, 0, ' of experiments'));
+  const baselineRuns = v['baseline-runs'] === undefined ? DEFAULTS.baselineRuns : num(runsWithin('--baseline-runs', v['baseline-runs'], 1));
+  const confirmRuns = v['confirm-runs'] === undefined ? DEFAULTS.confirmRuns : num(runsWithin('--confirm-runs', v['confirm-runs'], 0));
   const parsedGpus = v.gpus === undefined ? null : parseGpus(v.gpus);
   const gpus = parsedGpus === 'all' || parsedGpus === null ? parsedGpus : num(parsedGpus);
   let apiPatienceSec = DEFAULTS.apiPatienceSec;
@@ -307,6 +329,8 @@ export function parseRunArgs(argv: string[]): ParseResult {
       trainNetwork: !v['no-train-network'],
       gpus,
       lookahead: lookahead ?? DEFAULTS.lookahead,
+      baselineRuns: baselineRuns ?? DEFAULTS.baselineRuns,
+      confirmRuns: confirmRuns ?? DEFAULTS.confirmRuns,
     },
   };
 }

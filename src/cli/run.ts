@@ -40,6 +40,8 @@ export function engineConfig(args: RunArgs, cwd: string, gpus: string[] | null =
     trainNetwork: args.trainNetwork,
     gpus,
     lookahead: args.lookahead,
+    baselineRuns: args.baselineRuns,
+    confirmRuns: args.confirmRuns,
   });
 }
 

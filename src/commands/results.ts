@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { improvementPercent, standingOf } from '../engine/decide.js';
+import { pooledNoise, runValues } from '../engine/noise.js';
 import type { Direction, ResultRow, Standing, Status, Usage } from '../engine/types.js';
 import { addUsage, ZERO_USAGE } from '../engine/types.js';
 import { readResultsFile, RESULTS_FILE } from '../ledger/results.js';
@@ -27,7 +28,8 @@ the counts of kept / discarded / crashed experiments, the time and the API cost.
 Options:
   --tag <tag>            which line of research (default: the tag of the current branch
                          autoresearch/<tag>, else the only tag in the file)
-  --json                 print a JSON summary: { tag, metric, direction, counts, baseline, best, rows }
+  --json                 print a JSON summary: { tag, metric, direction, counts, baseline, best,
+                         noise, rows } (each row with runs and values: every run's value)
   --plot <file.svg|png>  also draw every experiment as a dot (kept ones green and labelled)
                          and the best-so-far as a step line
   --direction min|max    whether lower or higher is better (default: what the run recorded in
@@ -42,6 +44,8 @@ export interface ResultsSummary {
   counts: Record<Status, number>;
   baseline: Standing['baseline'];
   best: Standing['best'];
+  /** The noise σ pooled from every experiment run more than once; null when none was. */
+  noise: { sigma: number; df: number; from: string } | null;
   rows: ResultRow[];
 }
 
@@ -49,7 +53,13 @@ export function summarize(tag: string, metric: string, direction: Direction, row
   const counts = { keep: 0, discard: 0, crash: 0 };
   for (const r of rows) counts[r.status]++;
   const standing = standingOf(rows);
-  return { tag, metric, direction, counts, baseline: standing.baseline, best: standing.best, rows };
+  const repeated = rows.filter((r) => runValues(r).length > 1);
+  const pooled = pooledNoise(repeated.map(runValues));
+  const noise = pooled && {
+    ...pooled,
+    from: `pooled over ${repeated.length} experiment${repeated.length === 1 ? '' : 's'} run more than once (${repeated.reduce((a, r) => a + runValues(r).length, 0)} runs)`,
+  };
+  return { tag, metric, direction, counts, baseline: standing.baseline, best: standing.best, noise, rows };
 }
 
 class UsageError extends Error {}
@@ -136,6 +146,9 @@ export function formatReport(s: ResultsSummary, opts: { columns: number | null; 
     out.push(`${label('improvement')}${Math.abs(pct).toFixed(2)}% ${pct >= 0 ? 'better' : 'worse'} than baseline (${delta >= 0 ? '+' : ''}${delta.toFixed(6)})`);
   }
   out.push(`${label('experiments')}${rows.length}: ${s.counts.keep} keep, ${s.counts.discard} discard, ${s.counts.crash} crash`);
+  const runs = rows.reduce((a, r) => a + Math.max(1, runValues(r).length), 0);
+  if (runs > rows.length) out.push(`${label('runs')}${runs} (experiments whose first run was within the noise were run again)`);
+  if (s.noise) out.push(`${label('noise')}σ ${formatValue(s.noise.sigma)} per run, ${s.noise.df} degrees of freedom, ${s.noise.from}`);
   const seconds = rows.reduce((a, r) => a + r.seconds, 0);
   const first = rows.length > 0 ? Date.parse(rows[0]!.startedAt) : NaN;
   let span = '';
@@ -162,7 +175,7 @@ export function toJson(s: ResultsSummary): string {
   const { rows, ...head } = s;
   const top = JSON.stringify({ ...head, rows: [] }, null, 2);
   if (rows.length === 0) return top + '\n';
-  const body = rows.map((r) => `    ${JSON.stringify(r)}`).join(',\n');
+  const body = rows.map((r) => `    ${JSON.stringify({ ...r, runs: Math.max(1, runValues(r).length), values: runValues(r) })}`).join(',\n');
   // A function replacement: a description may contain `$&`, which a replacement string would expand.
   return top.replace(/"rows": \[\]\n\}$/, () => `"rows": [\n${body}\n  ]\n}`) + '\n';
 }

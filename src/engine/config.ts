@@ -12,6 +12,8 @@ export const ENGINE_DEFAULTS = {
   fixAttempts: 1,
   programPath: 'program.md',
   lookahead: 1,
+  baselineRuns: 3,
+  confirmRuns: 2,
   sandbox: 'auto',
   trainNetwork: true,
 } as const satisfies Partial<EngineConfig>;

@@ -38,6 +38,7 @@ class Experiment {
   private base = ''; // the commit the change is built on
   private commit = ''; // the experiment's commit, once made
   private description = '';
+  private runs = 0; // training runs so far: each gets the next seed
 
   constructor(
     private readonly lab: Lab,
@@ -128,36 +129,57 @@ class Experiment {
 
   /** With the GPU held: onto the current best, train (and fix), then settle; again if the best moved. */
   private async trainAndSettle(): Promise<ExperimentEnd> {
-    const { lab } = this;
+    const { lab, n } = this;
     const moved = await this.moveOntoBest();
     if (moved) return moved;
     let reruns = 0;
+    let values: number[] = []; // the measured runs of the code as it is now
+    let outcome = await this.trainWithFixes(lab.config.runCmd);
     for (;;) {
-      const detail = reruns === 0 ? lab.config.runCmd : `re-run on the new best ${short(this.base)}: ${lab.config.runCmd}`;
-      const outcome = await this.trainWithFixes(detail);
+      if (outcome.kind === 'measured') values.push(outcome.value);
       const release = await lab.settleLock.acquire();
+      let detail: string;
       try {
         const best = lab.best;
         const settlement = settle(
-          { outcome, runBase: this.base, reruns },
-          best ? { commit: best.commit, value: best.value, runBaseValue: lab.keptValue(this.base) } : null,
+          { outcome, values, runBase: this.base, reruns, runsLeft: lab.config.confirmRuns - (values.length - 1) },
+          best ? { commit: best.commit, values: lab.keptValues(best.commit) ?? [best.value], runBaseValues: lab.keptValues(this.base) } : null,
           lab.config.direction,
+          lab.noise(values),
         );
-        if (settlement.kind === 'rerun' && best) {
-          lab.keepLog(this.n, this.commit, path.join(this.dir, RUN_LOG), `-run${reruns + 1}`);
-          if (await this.rebaseOnto(best.commit)) {
-            reruns++;
-            continue;
-          }
-          return this.record(outcome, 'discard', `${this.description} (beat its base ${short(this.base)}, but does not apply on the new best ${best.commit})`);
-        }
-        const status: Status = settlement.kind === 'rerun' ? 'discard' : settlement.kind;
         const note = reruns > 0 ? ` (re-measured on the new best ${short(this.base)})` : '';
-        return this.record(outcome, status, `${this.description}${note}`);
+        if (settlement.kind === 'confirm') {
+          this.keepRunLog();
+          detail = `confirming #${n}: run ${values.length + 1} of ${1 + lab.config.confirmRuns}, a new seed`;
+        } else if (settlement.kind === 'rerun' && best) {
+          this.keepRunLog();
+          if (!(await this.rebaseOnto(best.commit))) {
+            return this.record(outcome, 'discard', `${this.description} (beat its base ${short(this.base)}, but does not apply on the new best ${best.commit})`, values);
+          }
+          reruns++;
+          values = [];
+          detail = `re-run on the new best ${short(this.base)}: ${lab.config.runCmd}`;
+        } else if (settlement.kind === 'discard') {
+          const why = settlement.reason && settlement.reason !== 'not better' ? ` (${settlement.reason})` : '';
+          return this.record(outcome, 'discard', `${this.description}${note}${why}`, values);
+        } else {
+          return this.record(outcome, settlement.kind === 'keep' ? 'keep' : 'crash', `${this.description}${note}`, values);
+        }
       } finally {
         release();
       }
+      outcome = await this.trainOnce(detail);
     }
+  }
+
+  /** One run of the worktree's code, with the next seed of this experiment. */
+  private trainOnce(detail: string): Promise<Outcome> {
+    return this.lab.train(this.n, this.dir, this.slot, detail, this.runs++);
+  }
+
+  /** Keep the log of a run that is not the experiment's last (the last one is kept with the row). */
+  private keepRunLog(): void {
+    this.lab.keepLog(this.n, this.commit, path.join(this.dir, RUN_LOG), `-run${this.runs}`);
   }
 
   /**
@@ -206,7 +228,7 @@ class Experiment {
   /** Train; on a crash let the model fix it (up to --fix-attempts). */
   private async trainWithFixes(detail: string): Promise<Outcome> {
     const { lab, n } = this;
-    let outcome = await lab.train(n, this.dir, this.slot, detail);
+    let outcome = await this.trainOnce(detail);
     for (let attempt = 1; outcome.kind === 'crash' && outcome.reason !== 'interrupted' && outcome.reason !== DISK_FULL && attempt <= lab.config.fixAttempts; attempt++) {
       const logTail = fixLogTail(path.join(this.dir, RUN_LOG), FIX_LOG_TAIL_LINES);
       const ctx = lab.context(n, this.dir, this.slot, { fix: { attempt, reason: outcome.reason, logTail, description: this.description } });
@@ -223,13 +245,13 @@ class Experiment {
       lab.note(n, { commit: this.commit, description: this.description });
       const label = slotLabel(this.slot);
       lab.emit({ type: 'committed', at: Date.now(), experiment: n, commit: short(this.commit), description: this.description, restored: fix.restored, ...(label !== undefined ? { slot: label } : {}) });
-      outcome = await lab.train(n, this.dir, this.slot, detail);
+      outcome = await this.trainOnce(detail);
     }
     return outcome;
   }
 
   /** Write the row, move the branch (keep) or keep the commit under a ref (otherwise), keep the log. */
-  private async record(outcome: Outcome, status: Status, description: string): Promise<ExperimentEnd> {
+  private async record(outcome: Outcome, status: Status, description: string, values: number[] = []): Promise<ExperimentEnd> {
     const { lab, n } = this;
     lab.phase('deciding', n, this.slot);
     const row = lab.logRow(n, {
@@ -242,6 +264,7 @@ class Experiment {
       seconds: (Date.now() - this.startedMs) / 1000,
       base: this.base,
       slot: this.slot,
+      values,
     });
     lab.keepLog(n, this.commit, path.join(this.dir, RUN_LOG));
     // The main checkout follows the best: a kept commit sits right on top of it (its base is the best).

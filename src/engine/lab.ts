@@ -17,6 +17,7 @@ import { freeBytes, readLogTail } from '../proc/training.js';
 import { describe, judgeRun, standingOf, type Outcome } from './decide.js';
 import { applyJudge, judgeRules, parseVerdict, RESULT_FILE_ENV, type JudgeRules } from './judge.js';
 import { logTail, parseMemoryGb } from './metric.js';
+import { mean, pooledNoise, runValues, type Noise } from './noise.js';
 import {
   FatalAgentError,
   ZERO_USAGE,
@@ -136,10 +137,15 @@ export class Lab {
     this.emit({ type: 'phase', at: Date.now(), phase, experiment, ...(detail ? { detail } : {}), ...(label !== undefined ? { slot: label } : {}) });
   }
 
-  /** The value of a kept commit of this tag, if it is one. */
-  keptValue(commit: string): number | null {
+  /** Each run's value of a kept commit of this tag (one value for a single run), if it is one. */
+  keptValues(commit: string): number[] | null {
     const row = this.rows.find((r) => r.status === 'keep' && r.commit === short(commit));
-    return row ? row.value : null;
+    return row ? runValues(row) : null;
+  }
+
+  /** The noise σ pooled from every row measured more than once (the baseline first), and `extra` runs of one code. */
+  noise(extra: readonly number[] = []): Noise | null {
+    return pooledNoise([...this.rows.map(runValues), extra]);
   }
 
   /** Update this experiment's state file: what a restart after kill -9 needs to finish or undo it. */
@@ -204,15 +210,15 @@ export class Lab {
     return { kind: 'submitted', description: proposal.description, changed, restored, usage: proposal.usage };
   }
 
-  /** Train the code checked out in `cwd` on `slot`, and judge the run. */
-  async train(experiment: number, cwd: string, slot: Slot, detail: string): Promise<Outcome> {
+  /** Train the code checked out in `cwd` on `slot` with the seed of the experiment's `run`-th run, and judge the run. */
+  async train(experiment: number, cwd: string, slot: Slot, detail: string, run = 0): Promise<Outcome> {
     const logPath = path.join(cwd, RUN_LOG);
     const resultPath = verdictPath(cwd);
     fs.mkdirSync(path.dirname(resultPath), { recursive: true });
     fs.rmSync(resultPath, { force: true }); // a verdict counts only for the run that wrote it
     const label = slotLabel(slot);
     this.phase('training', experiment, slot, detail);
-    const env: Record<string, string> = { ...this.env, [RESULT_FILE_ENV]: resultPath };
+    const env: Record<string, string> = { ...this.env, [RESULT_FILE_ENV]: resultPath, [SEED_ENV]: String(seedOf(experiment, run)) };
     if (slot.gpu !== null) env.CUDA_VISIBLE_DEVICES = slot.gpu;
     const result = await this.executor.run(
       { cmd: this.config.runCmd, cwd, logPath, env, timeoutSec: this.config.timeoutSec, name: `autoresearch ${this.tag} #${experiment}` },
@@ -251,13 +257,14 @@ export class Lab {
   /** Append the experiment's row (whole, once), after saving it in its state file. */
   logRow(
     experiment: number,
-    fields: { commit: string; outcome: Outcome; status: Status; description: string; startedAt: string; usage: Usage; seconds?: number; base?: string; slot?: Slot },
+    fields: { commit: string; outcome: Outcome; status: Status; description: string; startedAt: string; usage: Usage; seconds?: number; base?: string; slot?: Slot; values?: number[] },
   ): ResultRow {
     const { outcome } = fields;
     const label = fields.slot ? slotLabel(fields.slot) : undefined;
+    const values = outcome.kind === 'measured' && fields.values && fields.values.length > 1 ? fields.values : undefined;
     const row: ResultRow = {
       commit: short(fields.commit),
-      value: outcome.kind === 'measured' ? outcome.value : 0,
+      value: outcome.kind === 'measured' ? (values ? mean(values) : outcome.value) : 0,
       memoryGb: outcome.kind === 'measured' ? outcome.memoryGb : 0,
       status: fields.status,
       description: describe(fields.description, outcome),
@@ -267,6 +274,7 @@ export class Lab {
       usage: fields.usage,
       ...(fields.base ? { base: short(fields.base) } : {}),
       ...(label !== undefined ? { slot: label } : {}),
+      ...(values ? { values } : {}),
     };
     // The measurement goes into the state file first: if the append fails, the next start writes it.
     // On a full disk this write fails too; the append is still tried, and its error names the cause.
@@ -297,6 +305,17 @@ export class Lab {
     const free = freeBytes(this.dir);
     return `the disk is full (${free === null ? 'unknown' : `${Math.round(free / 1024)} KB`} free on ${this.dir}): free some space, then run the same command again to resume`;
   }
+}
+
+/** The environment variable that carries a run's seed; train.py seeds with it when it is set. */
+export const SEED_ENV = 'AUTORESEARCH_SEED';
+
+/**
+ * The seed of an experiment's `run`-th run (0-based): different for every run of a tag, and the
+ * same again only for the same experiment and run (experiment numbers are never reused in a tag).
+ */
+export function seedOf(experiment: number, run: number): number {
+  return experiment * 1000 + run + 1;
 }
 
 export function readTextOrNull(file: string): string | null {

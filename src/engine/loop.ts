@@ -18,6 +18,7 @@ import { Lab, interruptExitCode, RUN_LOG, type LoopOptions, type Slot } from './
 import { preflight, UsageError } from './preflight.js';
 import { recover } from './recovery.js';
 import { Scheduler } from './scheduler.js';
+import type { Outcome } from './decide.js';
 import { ZERO_USAGE, type Agent, type EngineConfig } from './types.js';
 
 export { UsageError } from './preflight.js';
@@ -112,15 +113,30 @@ async function checkHeadIsBest(lab: Lab): Promise<void> {
   );
 }
 
-/** The unmodified code, measured once per tag in the main checkout: the reference every later experiment must beat. */
+/**
+ * The unmodified code, measured --baseline-runs times (new seeds) in the main checkout: the reference
+ * every later experiment must beat, and the first estimate of the noise.
+ */
 async function runBaseline(lab: Lab, slot: Slot): Promise<{ reason: string; exitCode: number } | null> {
   const startedAt = new Date().toISOString();
   const head = await lab.repo.head();
+  const runs = Math.max(1, lab.config.baselineRuns);
+  const logPath = path.join(lab.dir, RUN_LOG);
   writeExperimentState(lab.dir, lab.tag, { experiment: 0, phase: 'baseline', base: head, commit: head, description: 'baseline', startedAt });
   lab.phase('baseline', 0, slot, 'measuring the unmodified code');
-  const outcome = await lab.train(0, lab.dir, slot, 'measuring the unmodified code');
-  const row = lab.logRow(0, { commit: head, outcome, status: outcome.kind === 'crash' ? 'crash' : 'keep', description: 'baseline', startedAt, usage: ZERO_USAGE, slot });
-  lab.keepLog(0, head, path.join(lab.dir, RUN_LOG));
+  const values: number[] = [];
+  let outcome: Outcome;
+  for (;;) {
+    const run = values.length;
+    outcome = await lab.train(0, lab.dir, slot, runs > 1 ? `measuring the unmodified code: run ${run + 1} of ${runs}` : 'measuring the unmodified code', run);
+    if (outcome.kind !== 'measured') break; // a crashed baseline stops the night: no mean to make
+    values.push(outcome.value);
+    if (values.length === runs) break;
+    lab.keepLog(0, head, logPath, `-run${values.length}`);
+  }
+  const status = outcome.kind === 'crash' ? 'crash' : 'keep';
+  const row = lab.logRow(0, { commit: head, outcome, status, description: 'baseline', startedAt, usage: ZERO_USAGE, slot, values });
+  lab.keepLog(0, head, logPath);
   clearExperimentState(lab.dir, lab.tag, 0);
   lab.emitResult(0, row);
   if (outcome.kind === 'crash' && outcome.reason === 'interrupted') return { reason: 'interrupted during the baseline', exitCode: interruptExitCode(lab.opts.signal) };

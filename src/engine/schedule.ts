@@ -3,8 +3,8 @@
 // run means when other experiments moved the best while it ran. One rule runs through all of it:
 // a result counts only for the exact code that produced it.
 
-import { isBetter } from './decide.js';
 import type { Outcome } from './decide.js';
+import { noiseVerdict, type Noise } from './noise.js';
 import { short } from '../git/repo.js';
 import type { Direction } from './types.js';
 
@@ -23,36 +23,40 @@ export function needsRebase(draftBase: string, bestCommit: string): boolean {
 
 export type Settlement =
   | { kind: 'keep' }
-  | { kind: 'discard' }
+  | { kind: 'discard'; reason?: string }
   | { kind: 'crash' }
+  /** Better, but not yet by more than the noise allows: train the same code again with a new seed. */
+  | { kind: 'confirm' }
   /** It beat the best it started from, but the best has moved: train its change again on the new best. */
   | { kind: 'rerun' };
 
 export interface RunFacts {
-  outcome: Outcome;
-  runBase: string; // the commit the run's code was built on
-  reruns: number; // how many times this experiment was already re-trained
+  outcome: Outcome; // the latest run's
+  values: number[]; // every measured run of this code so far
+  runBase: string; // the commit the runs' code was built on
+  reruns: number; // how many times this experiment was already moved onto a newer best
+  runsLeft: number; // confirmation runs it may still get
 }
 
 export interface BestNow {
   commit: string;
-  value: number;
-  /** The metric of the kept commit the run started from, when it is not the best any more. */
-  runBaseValue: number | null;
+  values: number[]; // the best's runs: its value is their mean
+  /** The runs of the kept commit the run started from, when that is not the best any more. */
+  runBaseValues: number[] | null;
 }
 
 /**
- * Keep only what was measured better than the best on exactly that code. A run that beat the best
- * it started from, while another experiment moved the best, is re-trained on the new best (its
- * improvement might not add up with the other one); one that did not beat even its own base is
- * discarded at once.
+ * Keep only what was measured better than the best, beyond the noise, on exactly that code. A run
+ * built on an older best is judged against that base; if it beat it, it is re-trained on the new
+ * best (its improvement might not add up with the other one); if it did not, it is discarded.
  */
-export function settle(run: RunFacts, best: BestNow | null, direction: Direction): Settlement {
+export function settle(run: RunFacts, best: BestNow | null, direction: Direction, noise: Noise | null): Settlement {
   if (run.outcome.kind === 'crash') return { kind: 'crash' };
   if (best === null) return { kind: 'keep' };
-  const value = run.outcome.value;
-  if (!needsRebase(run.runBase, best.commit)) return isBetter(value, best.value, direction) ? { kind: 'keep' } : { kind: 'discard' };
-  const baseValue = best.runBaseValue ?? best.value;
-  if (!isBetter(value, baseValue, direction)) return { kind: 'discard' };
-  return run.reruns < MAX_RERUNS ? { kind: 'rerun' } : { kind: 'discard' };
+  const moved = needsRebase(run.runBase, best.commit);
+  const verdict = noiseVerdict(moved ? (best.runBaseValues ?? best.values) : best.values, run.values, noise, direction, run.runsLeft);
+  if (verdict.kind === 'confirm') return { kind: 'confirm' };
+  if (verdict.kind === 'discard') return { kind: 'discard', reason: verdict.reason };
+  if (!moved) return { kind: 'keep' };
+  return run.reruns < MAX_RERUNS ? { kind: 'rerun' } : { kind: 'discard', reason: 'the best kept moving under it' };
 }

@@ -45,6 +45,7 @@ export interface ResultRow {
   usage: Usage;
   base?: string; // short hash of the commit the measured run was built on; absent for the baseline
   slot?: string; // the GPU (or slot) that trained it; empty when the run had the machine to itself
+  values?: number[]; // each run's value when the code was trained more than once (value is their mean)
 }
 
 /** The reference points of a tag: where it started and where it stands. */
@@ -128,6 +129,10 @@ export interface EngineConfig {
   gpus: string[] | null;
   /** Experiments drafted ahead per slot while it trains; 0 is the strict sequence. */
   lookahead: number;
+  /** Times the unmodified code is trained: the best's mean and the first estimate of the noise. */
+  baselineRuns: number;
+  /** Extra runs (new seeds) a candidate may get when its first run is better, but within the noise. */
+  confirmRuns: number;
   sandbox?: SandboxMode; // the model's shell and the training run in bubblewrap; 'auto' when absent
   trainNetwork?: boolean; // whether the sandboxed training run may reach the network; true when absent
 }

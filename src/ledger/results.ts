@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
+import { stdDev } from '../engine/noise.js';
 import type { ResultRow, Status } from '../engine/types.js';
 
 export const RESULTS_FILE = 'results.tsv';
@@ -19,6 +20,9 @@ export const EXTRA_COLUMNS = [
   'cost_usd',
   'base',
   'slot',
+  'runs',
+  'std',
+  'values',
 ] as const;
 
 export function headerFor(metricName: string): string[] {
@@ -63,6 +67,9 @@ function toCells(row: ResultRow): string[] {
     row.usage.costUsd.toFixed(4),
     row.base ?? '',
     row.slot ?? '',
+    String(row.values?.length ?? 1),
+    stdDev(row.values ?? []).toFixed(6),
+    (row.values ?? []).map((v) => v.toFixed(6)).join(';'),
   ];
 }
 
@@ -72,7 +79,8 @@ function toNumber(cell: string | undefined): number {
 }
 
 function fromCells(cells: string[]): ResultRow | null {
-  const [commit, value, memory, status, description, tag, startedAt, seconds, inTok, outTok, cacheRead, cacheWrite, cost, base, slot] = cells;
+  const [commit, value, memory, status, description, tag, startedAt, seconds, inTok, outTok, cacheRead, cacheWrite, cost, base, slot, , , values] = cells;
+  const runValues = (values ?? '').split(';').filter((v) => v !== '').map(Number);
   if (!commit || !status || !STATUSES.has(status)) return null;
   const metricValue = Number(value);
   if (value === undefined || value === '' || Number.isNaN(metricValue)) return null;
@@ -94,6 +102,7 @@ function fromCells(cells: string[]): ResultRow | null {
     },
     ...(base ? { base } : {}),
     ...(slot ? { slot } : {}),
+    ...(runValues.length > 1 && runValues.every(Number.isFinite) ? { values: runValues } : {}),
   };
 }
 

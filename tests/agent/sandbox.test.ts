@@ -114,7 +114,7 @@ describe.skipIf(!support.ok)('the sandbox against an adversarial model (bubblewr
     expect(r.seen).toContain('PY-OK'); // the Python environment still works for checks
     expect(fs.existsSync(path.join(r.home, 'written.txt'))).toBe(false);
     expect(fs.existsSync(r.varTmp)).toBe(false);
-    expect(r.trainerWalk.trim().split('\n')).toEqual(['no key', 'no key']); // baseline and experiment
+    expect(r.trainerWalk.trim().split('\n')).toEqual(['no key', 'no key', 'no key', 'no key']); // the baseline's three runs and the experiment
     const rows = fs.readFileSync(path.join(r.dir, 'results.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
     expect(rows.map((row) => [row[1], row[3], row[4]])).toEqual([
       ['1.000000', 'keep', 'baseline'],

@@ -12,7 +12,7 @@ describe('parseRunArgs', () => {
         tag: 'rope-scaling', maxExperiments: null, maxHours: null, maxCostUsd: null, runCmd: 'uv run train.py', timeoutSec: 600,
         metric: 'val_bpb', direction: 'min', editable: ['train.py'], fixAttempts: 1, program: 'program.md', tui: null,
         model: null, maxTurns: 30, apiPatienceSec: 3600, provider: 'anthropic', baseUrl: null, priceIn: null, priceOut: null, sandbox: 'auto', trainNetwork: true,
-        gpus: null, lookahead: 1,
+        gpus: null, lookahead: 1, baselineRuns: 3, confirmRuns: 2,
       },
     });
   });
@@ -23,6 +23,18 @@ describe('parseRunArgs', () => {
     const all = parseRunArgs(['--tag', 'x', '--gpus', 'all', '--lookahead', '2']);
     expect(all.kind === 'run' && [all.args.gpus, all.args.lookahead]).toEqual(['all', 2]);
     expect(parseGpus('GPU-8f0e2c1a-1b2c-4d5e-9f00-0123456789ab,1')).toEqual(['GPU-8f0e2c1a-1b2c-4d5e-9f00-0123456789ab', '1']);
+  });
+
+  it('reads --baseline-runs and --confirm-runs, and refuses counts that cannot work', () => {
+    const r = parseRunArgs(['--tag', 'x', '--baseline-runs', '1', '--confirm-runs', '0']);
+    expect(r.kind === 'run' && [r.args.baselineRuns, r.args.confirmRuns]).toEqual([1, 0]);
+    const message = (argv: string[]) => {
+      const p = parseRunArgs(['--tag', 'x', ...argv]);
+      return p.kind === 'error' ? p.message : '';
+    };
+    expect(message(['--baseline-runs', '0'])).toMatch(/--baseline-runs must be a whole number of runs, 1 or more, got "0"/);
+    expect(message(['--confirm-runs', '-1'])).toMatch(/--confirm-runs must be a whole number of runs, 0 or more, got "-1"/);
+    expect(message(['--confirm-runs', '50'])).toMatch(/--confirm-runs must be at most 20 runs, got "50"/);
   });
 
   it('refuses GPU lists and lookaheads that cannot work, saying what is allowed', () => {

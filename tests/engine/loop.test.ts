@@ -9,7 +9,7 @@ import type { EngineConfig, EngineEvent } from '../../src/engine/types.js';
 import { git, hostPid, makeWorkspace, pidAlive, pidFile, PlannedAgent, type Edit } from '../helpers/workspace.js';
 
 const config = (dir: string, over: Partial<EngineConfig> = {}): EngineConfig =>
-  makeEngineConfig(dir, 'test', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, lookahead: 0, ...over });
+  makeEngineConfig(dir, 'test', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, lookahead: 0, baselineRuns: 1, confirmRuns: 0, ...over });
 
 async function run(dir: string, plan: Edit[], over: Partial<EngineConfig> = {}, signal = new AbortController().signal, env?: NodeJS.ProcessEnv) {
   const events: EngineEvent[] = [];

@@ -19,8 +19,8 @@ describe('results.tsv', () => {
     appendResult(file, 'val_bpb', row());
     appendResult(file, 'val_bpb', row({ commit: 'def5678', value: 0, memoryGb: 0, status: 'crash', description: 'wider\tmlp\n(OOM)' }));
     const lines = fs.readFileSync(file, 'utf8').split('\n');
-    expect(lines[0]).toBe('commit\tval_bpb\tmemory_gb\tstatus\tdescription\ttag\tstarted_at\tseconds\tinput_tokens\toutput_tokens\tcache_read_tokens\tcache_write_tokens\tcost_usd\tbase\tslot');
-    expect(lines[1]).toBe('abc1234\t0.997900\t44.0\tkeep\tbaseline\trope\t2026-11-26T03:00:00.000Z\t331\t1200\t300\t5000\t0\t0.0123\t\t');
+    expect(lines[0]).toBe('commit\tval_bpb\tmemory_gb\tstatus\tdescription\ttag\tstarted_at\tseconds\tinput_tokens\toutput_tokens\tcache_read_tokens\tcache_write_tokens\tcost_usd\tbase\tslot\truns\tstd\tvalues');
+    expect(lines[1]).toBe('abc1234\t0.997900\t44.0\tkeep\tbaseline\trope\t2026-11-26T03:00:00.000Z\t331\t1200\t300\t5000\t0\t0.0123\t\t\t1\t0.000000\t');
     expect(lines[2]?.split('\t').slice(0, 5)).toEqual(['def5678', '0.000000', '0.0', 'crash', 'wider mlp (OOM)']);
     expect(lines[3]).toBe('');
     const back = readResultsFile(file);
@@ -33,8 +33,15 @@ describe('results.tsv', () => {
   it('records the commit a run was built on and its GPU, and reads them back', () => {
     const file = tmpFile();
     appendResult(file, 'val_bpb', row({ commit: 'def5678', base: 'abc1234', slot: '3' }));
-    expect(fs.readFileSync(file, 'utf8').split('\n')[1]?.split('\t').slice(-2)).toEqual(['abc1234', '3']);
+    expect(fs.readFileSync(file, 'utf8').split('\n')[1]?.split('\t').slice(13, 15)).toEqual(['abc1234', '3']);
     expect(readResultsFile(file).rows[0]).toMatchObject({ commit: 'def5678', base: 'abc1234', slot: '3' });
+  });
+
+  it('records each run of a repeated measurement, their spread, and reads them back', () => {
+    const file = tmpFile();
+    appendResult(file, 'val_bpb', row({ value: 0.99, values: [0.98, 0.99, 1.0] }));
+    expect(fs.readFileSync(file, 'utf8').split('\n')[1]?.split('\t').slice(15)).toEqual(['3', '0.010000', '0.980000;0.990000;1.000000']);
+    expect(readResultsFile(file).rows[0]?.values).toEqual([0.98, 0.99, 1.0]);
   });
 
   it('keeps a file begun before the base and slot columns as wide as its header', () => {

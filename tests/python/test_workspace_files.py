@@ -7,7 +7,10 @@ Run: python3 -m unittest discover -s tests/python -v
 import ast
 import contextlib
 import io
+import os
 import re
+import subprocess
+import sys
 import unittest
 from datetime import datetime
 from pathlib import Path
@@ -96,6 +99,19 @@ class TrainStructureTest(unittest.TestCase):
                 modules.add(node.module.split(".")[0])
         self.assertEqual(modules - {"math", "os", "sys", "time", "torch", "prepare"}, set())
 
+    def test_the_seed_comes_from_the_harness(self):
+        # Each run gets its own seed (AUTORESEARCH_SEED): the noise between runs is measured with it.
+        self.assertRegex(self.source, r'(?m)^SEED = int\(os\.environ\.get\("AUTORESEARCH_SEED", "42"\)\)$')
+        self.assertIn('print(f"seed: {SEED}")', self.source)
+        seeds = [node for node in ast.walk(self.tree) if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "manual_seed"]
+        self.assertTrue(seeds)
+        for call in seeds:  # never a literal: a "better seed" is luck
+            self.assertEqual([ast.unparse(a) for a in call.args], ["SEED"])
+        env = {**os.environ, "AUTORESEARCH_SEED": "1234"}
+        line = next(l for l in self.source.splitlines() if l.startswith("SEED = "))
+        out = subprocess.run([sys.executable, "-c", f"import os\n{line}\nprint(SEED)"], capture_output=True, text=True, env=env)
+        self.assertEqual(out.stdout.strip(), "1234")
+
     def test_attention_and_evaluation(self):
         self.assertIn("F.scaled_dot_product_attention(q, k, v, is_causal=True)", self.source)
         self.assertIn("torch.compile(", self.source)
@@ -105,7 +121,7 @@ class TrainStructureTest(unittest.TestCase):
 
 class ResultsExampleTest(unittest.TestCase):
     HEADER = ["commit", "val_bpb", "memory_gb", "status", "description", "tag", "started_at", "seconds",
-              "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "base", "slot"]
+              "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "base", "slot", "runs", "std", "values"]
 
     def setUp(self):
         text = (WORKSPACE / "results.tsv.example").read_text(encoding="utf-8")
@@ -117,7 +133,7 @@ class ResultsExampleTest(unittest.TestCase):
 
     def test_header_and_shape(self):
         self.assertEqual(self.header, self.HEADER)
-        self.assertEqual(set(self.widths), {15})
+        self.assertEqual(set(self.widths), {18})
         self.assertGreaterEqual(len(self.rows), 10)
 
     def test_field_formats(self):
