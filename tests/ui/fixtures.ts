@@ -74,6 +74,7 @@ export const at = s;
 export const gpuConfig: EngineConfig = makeEngineConfig('/tmp/repo', 'nov26', { gpus: ['0', '1', '2'], lookahead: 1 });
 
 const best6 = { baseline: { commit: 'a000001', value: 0.9979 }, best: { commit: 'f000006', value: 0.9871, description: 'add 5% lr warmup' } };
+const best1 = { baseline: best6.baseline, best: { commit: 'b000002', value: 0.9912, description: 'raise matrix lr to 0.04' } };
 
 /**
  * A night on three GPUs with --lookahead 1, 33 minutes in (at(2000)): six rows, then #7 and #9
@@ -81,11 +82,18 @@ const best6 = { baseline: { commit: 'a000001', value: 0.9979 }, best: { commit: 
  * waiting for gpu 0, #11 being drafted for gpu 1, #12 moving onto the new best before gpu 2 frees up.
  */
 export function threeGpuNight(): EngineEvent[] {
-  const result = (experiment: number, r: ResultRow, slot: string): EngineEvent => ({ type: 'result', at: s(300 + experiment * 200), experiment, row: { ...r, slot }, standing: best6 });
+  const result = (experiment: number, r: ResultRow, slot: string): EngineEvent => ({
+    type: 'result',
+    at: s(300 + experiment * 140),
+    experiment,
+    row: { ...r, slot },
+    standing: experiment < 5 ? best1 : best6,
+    slot,
+  });
   return [
     { type: 'started', at: s(0), tag: 'nov26', branch: 'autoresearch/nov26', agent: 'claude-sonnet-4-5', config: gpuConfig, resumed: false, rows: [], sandboxed: true },
     { type: 'phase', at: s(1), phase: 'baseline', experiment: 0, detail: 'measuring the unmodified code', slot: '0' },
-    { type: 'result', at: s(310), experiment: 0, row: { ...baselineRow, slot: '0' }, standing: { baseline: best6.baseline, best: { commit: 'a000001', value: 0.9979, description: 'baseline' } } },
+    { type: 'result', at: s(310), experiment: 0, row: { ...baselineRow, slot: '0' }, standing: { baseline: best6.baseline, best: { commit: 'a000001', value: 0.9979, description: 'baseline' } }, slot: '0' },
     result(1, keepRow, '0'),
     result(2, discardRow, '1'),
     result(3, crashRow, '2'),
