@@ -331,3 +331,26 @@ describe('Dashboard with several experiments in flight', () => {
     expect(slots.at(-1)).toMatch(/^ \+\d more: #\d+( #\d+)*$/);
   });
 });
+
+describe('docs/dashboard.txt', () => {
+  it('shows the 3-GPU frame exactly as the dashboard draws it at 80 columns', async () => {
+    const fs = await import('node:fs');
+    const doc = fs.readFileSync(new URL('../../docs/dashboard.txt', import.meta.url), 'utf8');
+    const frame = lines(frameOf(reduceAll(threeGpuNight()), at(2000), 80, 40))
+      .map((l) => l.trimEnd())
+      .join('\n');
+    expect(doc).toContain(frame);
+  });
+});
+
+describe('q with several experiments in flight', () => {
+  it('says that those in flight finish, in the footer and the header', () => {
+    const gpuNight = reduceAll(threeGpuNight());
+    expect(lines(frameOf(gpuNight, at(2000))).at(-1)).toBe('q stop after the experiments in flight · Ctrl+C stop now');
+    const { lastFrame, unmount } = render(<Dashboard state={gpuNight} now={at(2000)} columns={80} rows={40} stopRequested />);
+    const all = lines(lastFrame());
+    unmount();
+    expect(all.at(-1)).toBe('◐ stopping after the experiments in flight… (Ctrl+C stops now)');
+    expect(all[0]).toMatch(/◐ stopping after those in flight$/);
+  });
+});

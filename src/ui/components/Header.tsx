@@ -10,7 +10,8 @@ export function runStateLabel(s: DashboardState, stopRequested: boolean): { text
     case 'waiting':
       return { text: '○ starting', color: 'gray' };
     case 'running':
-      return stopRequested ? { text: '◐ stopping after this experiment', color: 'yellow' } : { text: '● running', color: 'green' };
+      if (!stopRequested) return { text: '● running', color: 'green' };
+      return { text: isPipelined(s) ? '◐ stopping after those in flight' : '◐ stopping after this experiment', color: 'yellow' };
     case 'stopping':
       return { text: '◐ stopping', color: 'yellow' };
     case 'finished':
