@@ -2,7 +2,7 @@
 // and a clock; `LiveDashboard` wires it to the store, the clock, the terminal and the keys.
 
 import { Box, useInput, useStdin } from 'ink';
-import type { DashboardState } from './state.js';
+import { isPipelined, slotCapacity, type DashboardState } from './state.js';
 import { planLayout } from './layout.js';
 import { useEngineEvents, useNow, useTerminalSize } from './hooks.js';
 import type { DashboardStore } from './store.js';
@@ -10,6 +10,7 @@ import { Banner } from './components/Banner.js';
 import { Header } from './components/Header.js';
 import { Progress } from './components/Progress.js';
 import { Now } from './components/Now.js';
+import { Slots } from './components/Slots.js';
 import { Recent } from './components/Recent.js';
 import { Cost } from './components/Cost.js';
 import { Footer } from './components/Footer.js';
@@ -25,7 +26,9 @@ export interface DashboardProps {
 }
 
 export function Dashboard({ state, now, columns, rows, banner, stopRequested = false, closed = false }: DashboardProps) {
-  const layout = planLayout(columns, rows, !!banner);
+  // Sized for every experiment that can be in flight, so the screen does not jump as they come and go.
+  const slots = isPipelined(state) ? (state.gpus?.length || 1) * slotCapacity(state) : 0;
+  const layout = planLayout(columns, rows, !!banner, slots);
   const { width } = layout;
   const costWidth = Math.min(48, Math.floor(width / 3));
   return (
@@ -41,6 +44,7 @@ export function Dashboard({ state, now, columns, rows, banner, stopRequested = f
       ) : (
         <Progress state={state} width={width} />
       )}
+      {layout.slotLines > 0 ? <Slots state={state} width={width} now={now} lines={layout.slotLines} /> : null}
       <Now state={state} width={width} now={now} bodyLines={layout.bodyLines} />
       <Recent state={state} width={width} rows={layout.recentRows} />
       {layout.wide ? null : <Cost state={state} width={width} tall={false} />}

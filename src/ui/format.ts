@@ -225,3 +225,8 @@ export function toolLabel(name: string, summary: string): string {
 export function sandboxWords(sandboxed: boolean): string {
   return sandboxed ? 'sandboxed' : 'NOT sandboxed';
 }
+
+/** `gpus 0,1,2 · lookahead 1`: the GPUs the run trains on (when given) and how far each drafts ahead. */
+export function slotsWords(gpus: readonly string[] | null, lookahead: number): string {
+  return [...(gpus !== null ? [`gpu${gpus.length === 1 ? '' : 's'} ${gpus.join(',')}`] : []), `lookahead ${lookahead}`].join(' · ');
+}

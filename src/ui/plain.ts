@@ -1,11 +1,13 @@
 // Plain mode, for --no-tui and for stdout that is not a terminal (nohup, a log file): one
 // timestamped line per meaningful event, no ANSI codes, no streamed text, and training progress
-// at most once a minute, so a night's log stays readable with `less` or `grep`.
+// at most once a minute, so a night's log stays readable with `less` or `grep`. With several GPUs,
+// each experiment's lines start with its GPU (`[gpu 1] #8 …`): the experiments' lines interleave.
 
 import { improvementPercent, standingOf } from '../engine/decide.js';
 import type { Direction, EngineEvent, Standing, Usage } from '../engine/types.js';
 import { addUsage, ZERO_USAGE } from '../engine/types.js';
-import { directionWords, formatChange, formatCost, formatDuration, formatLimit, formatTimestamp, formatValue, oneLine, sandboxWords, toolLabel, truncate } from './format.js';
+import { directionWords, formatChange, formatCost, formatDuration, formatLimit, formatTimestamp, formatValue, oneLine, sandboxWords, slotsWords, toolLabel, truncate } from './format.js';
+import { isPipelined } from './state.js';
 
 /** How often a long training run gets a progress line. */
 export const TRAINING_EVERY_SEC = 60;
@@ -25,11 +27,15 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
   let standing: Standing = { baseline: null, best: null };
   let counts = { keep: 0, discard: 0, crash: 0 };
   let usage: Usage = ZERO_USAGE;
-  let lastTrainingLine: { experiment: number; elapsedSec: number } | null = null;
+  // Per experiment: runs on several GPUs report in turn, and each gets its own line a minute.
+  const lastTrainingLine = new Map<number, number>();
   let finished = false;
   let bannerShown = false;
 
   const line = (at: number, text: string) => write(`${formatTimestamp(at)}  ${text}\n`);
+  /** A line about one experiment: its number, after its GPU when it has one. */
+  const about = (e: { at: number; experiment: number; slot?: string }, text: string) =>
+    line(e.at, `${e.slot !== undefined ? `[gpu ${e.slot}] ` : ''}#${e.experiment} ${text}`);
   const showBanner = (at: number) => {
     if (opts.banner && !bannerShown) line(at, `*** ${opts.banner} ***`);
     bannerShown = true;
@@ -37,7 +43,7 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
 
   const resultLine = (e: Extract<EngineEvent, { type: 'result' }>): string => {
     const { row } = e;
-    const head = `#${e.experiment} ${row.status.padEnd(7)}`;
+    const head = `${e.slot !== undefined ? `[gpu ${e.slot}] ` : ''}#${e.experiment} ${row.status.padEnd(7)}`;
     const desc = `"${oneLine(row.description)}"`;
     if (row.status === 'crash') return `${head} ${desc}`;
     const value = `${metric} ${formatValue(row.value)}`;
@@ -83,6 +89,7 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
             e.at,
             `${e.resumed ? 'resumed' : 'started'} ${e.tag} on ${e.branch} · agent ${e.agent} · ${metric} (${directionWords(direction)}) · timeout ${formatLimit(e.config.timeoutSec)}` +
               (e.resumed ? ` · ${e.rows.length} earlier rows${standing.best ? `, best ${formatValue(standing.best.value)} (${standing.best.commit})` : ''}` : '') +
+              (isPipelined({ gpus: e.config.gpus ?? null, lookahead: e.config.lookahead ?? 0 }) ? ` · ${slotsWords(e.config.gpus ?? null, e.config.lookahead ?? 0)}` : '') +
               (e.sandboxed === undefined ? '' : ` · ${sandboxWords(e.sandboxed)}`),
           );
           return;
@@ -91,39 +98,39 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
           line(e.at, `recovered: ${oneLine(e.message)}`);
           return;
         case 'phase':
-          if (e.phase === 'baseline') line(e.at, `#${e.experiment} baseline: training train.py as it stands${e.detail ? ` (${oneLine(e.detail)})` : ''}`);
-          else if (e.phase === 'agent') line(e.at, `#${e.experiment} agent: proposing${e.detail ? ` (${oneLine(e.detail)})` : ''}`);
+          if (e.phase === 'baseline') about(e, `baseline: training train.py as it stands${e.detail ? ` (${oneLine(e.detail)})` : ''}`);
+          else if (e.phase === 'agent') about(e, `agent: proposing${e.detail ? ` (${oneLine(e.detail)})` : ''}`);
+          else if (e.phase === 'rebasing') about(e, 'moving onto the new best');
           else if (e.phase === 'training') {
-            lastTrainingLine = { experiment: e.experiment, elapsedSec: 0 };
-            line(e.at, `#${e.experiment} training${e.detail ? ` (${oneLine(e.detail)})` : ''}`);
+            lastTrainingLine.set(e.experiment, 0);
+            about(e, `training${e.detail ? ` (${oneLine(e.detail)})` : ''}`);
           }
           return;
         case 'agent': {
           const a = e.activity;
           // The submission itself is the `committed` line that follows.
-          if (a.kind === 'tool' && a.name !== 'submit_experiment') line(e.at, `#${e.experiment} tool ${truncate(toolLabel(a.name, a.summary), MAX_DETAIL)}`);
-          else if (a.kind === 'tool-result' && a.isError) line(e.at, `#${e.experiment} tool ${toolLabel(a.name, '')} failed: ${truncate(oneLine(a.summary), MAX_DETAIL)}`);
-          else if (a.kind === 'retry') line(e.at, `#${e.experiment} API retry ${a.attempt} in ${formatDuration(a.waitMs / 1000)}: ${oneLine(a.reason)}`);
+          if (a.kind === 'tool' && a.name !== 'submit_experiment') about(e, `tool ${truncate(toolLabel(a.name, a.summary), MAX_DETAIL)}`);
+          else if (a.kind === 'tool-result' && a.isError) about(e, `tool ${toolLabel(a.name, '')} failed: ${truncate(oneLine(a.summary), MAX_DETAIL)}`);
+          else if (a.kind === 'retry') about(e, `API retry ${a.attempt} in ${formatDuration(a.waitMs / 1000)}: ${oneLine(a.reason)}`);
           return; // streamed text and running usage would drown the log
         }
         case 'committed':
-          line(
-            e.at,
-            `#${e.experiment} committed ${e.commit} "${oneLine(e.description)}"` + (e.restored.length ? ` (restored ${e.restored.join(', ')})` : ''),
-          );
+          about(e, `committed ${e.commit} "${oneLine(e.description)}"` + (e.restored.length ? ` (restored ${e.restored.join(', ')})` : ''));
           return;
         case 'skipped':
-          line(e.at, `#${e.experiment} skipped: ${oneLine(e.reason)}`);
+          lastTrainingLine.delete(e.experiment);
+          about(e, `skipped: ${oneLine(e.reason)}`);
           return;
         case 'training': {
-          const prev = lastTrainingLine && lastTrainingLine.experiment === e.experiment ? lastTrainingLine.elapsedSec : 0;
+          const prev = lastTrainingLine.get(e.experiment) ?? 0;
           if (e.elapsedSec - prev < TRAINING_EVERY_SEC) return;
-          lastTrainingLine = { experiment: e.experiment, elapsedSec: e.elapsedSec };
+          lastTrainingLine.set(e.experiment, e.elapsedSec);
           const tail = e.logTail.length ? `  | ${truncate(oneLine(e.logTail[e.logTail.length - 1] ?? ''), MAX_DETAIL)}` : '';
-          line(e.at, `#${e.experiment} training ${formatDuration(e.elapsedSec)} / timeout ${formatLimit(e.timeoutSec)}${tail}`);
+          about(e, `training ${formatDuration(e.elapsedSec)} / timeout ${formatLimit(e.timeoutSec)}${tail}`);
           return;
         }
         case 'result':
+          lastTrainingLine.delete(e.experiment);
           counts[e.row.status]++;
           usage = addUsage(usage, e.row.usage);
           standing = e.standing;

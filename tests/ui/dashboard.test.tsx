@@ -7,7 +7,7 @@ import { Dashboard, LiveDashboard } from '../../src/ui/Dashboard.js';
 import { reduce, reduceAll } from '../../src/ui/state.js';
 import { DashboardStore } from '../../src/ui/store.js';
 import type { EngineEvent } from '../../src/engine/types.js';
-import { at, config, keepRow, scriptedNight } from './fixtures.js';
+import { at, config, keepRow, scriptedNight, threeGpuNight } from './fixtures.js';
 import { lines, panel, tick, visibleWidth } from './helpers.js';
 
 const night = scriptedNight();
@@ -265,5 +265,92 @@ describe('startUi with tui', () => {
     expect(text.some((l) => l.includes('── Recent results'))).toBe(true);
     expect(text.some((l) => l.startsWith('■ finished: reached --max-experiments 4'))).toBe(true);
     for (const l of text) expect(visibleWidth(l)).toBeLessThanOrEqual(80);
+  });
+});
+
+describe('Dashboard with several experiments in flight', () => {
+  const gpuNight = reduceAll(threeGpuNight());
+
+  it('header: the GPUs and the lookahead in place of one experiment number', () => {
+    const all = lines(frameOf(gpuNight, at(2000), 100));
+    expect(all[1]).toBe('gpus 0,1,2 · lookahead 1 · elapsed 33m20s · val_bpb (lower is better) · 7 done · sandboxed');
+    // One GPU, drafting ahead: the lookahead alone.
+    const one = reduceAll(night.map((e) => (e.type === 'started' ? { ...e, config: { ...config, lookahead: 2 } } : e)));
+    expect(lines(frameOf(one))[1]).toBe('lookahead 2 · elapsed 16m50s · val_bpb (lower is better) · 4 done');
+  });
+
+  it('three GPUs training and one draft: a line each, and the newest run’s log in Now, labelled', () => {
+    const frame = frameOf(gpuNight, at(2000));
+    const slots = panel(frame, 'In flight · 6');
+    expect(slots).toHaveLength(6);
+    expect(slots.filter((l) => /▶ training|↻ re-running/.test(l)).map((l) => l.slice(0, 12))).toEqual([' gpu 0  #7  ', ' gpu 1  #8  ', ' gpu 2  #9  ']);
+    expect(slots.find((l) => l.includes('#11'))).toMatch(/^ gpu 1 {2}#11 {2}✎ drafting +40s {2}▸ train\.py: WARMDOWN_RAT…$/);
+    const now = panel(frame, 'Now · #8 · gpu 1');
+    expect(now[0]).toBe(' ▶ training · re-run on the new best f000006: uv run train.py');
+    expect(now[1]).toMatch(/^ \[█+░+│░+\] 42s \/ budget 5m00s · timeout 10m00s$/);
+    expect(now[2]).toBe('   step 00120 (13.3%) | loss: 3.401 | lrm: 1.00 | dt: 309ms');
+    expect(now.at(-1)).toBe(' m000013 "muon momentum 0.95 → 0.9"');
+    // Four finished rows' worth plus what #7 and #11 have spent so far.
+    expect(panel(frame, 'Cost')[0]).toMatch(/^ \$0\.74 /);
+  });
+
+  it('one GPU with a draft ahead: the run stays in Now while the next experiment is drafted', () => {
+    const events: EngineEvent[] = [
+      ...trainingEvents.map((e) => (e.type === 'started' ? { ...e, config: { ...config, lookahead: 1 } } : e)),
+      { type: 'phase', at: at(1090), phase: 'agent', experiment: 5 },
+      { type: 'agent', at: at(1091), experiment: 5, activity: { kind: 'tool', name: 'bash', summary: 'grep -n WARMDOWN train.py' } },
+    ];
+    const frame = frameOf(reduceAll(events), at(1102));
+    expect(panel(frame, 'In flight · 2')).toEqual([' #4  ▶ training 1m30s/5m00s  "add 5% lr warmup"', ' #5  ✎ drafting         12s  ▸ $ grep -n WARMDOWN train.py']);
+    const now = panel(frame, 'Now · #4');
+    expect(now[0]).toBe(' ▶ training');
+    expect(now.at(-1)).toBe(' e000005 "add 5% lr warmup"');
+  });
+
+  it('one experiment at a time (--lookahead 0, no --gpus): no In flight panel', () => {
+    expect(lines(frameOf(trainingState, at(1102))).some((l) => l.startsWith('── In flight'))).toBe(false);
+  });
+
+  for (const columns of [80, 100, 160]) {
+    it(`fits ${columns} columns and the terminal's height, and keeps its height as experiments come and go`, () => {
+      const later = reduce(gpuNight, { type: 'result', at: at(2010), experiment: 9, row: { ...keepRow, slot: '2' }, standing: gpuNight.standing, slot: '2' });
+      for (const rows of [24, 40]) {
+        const heights = [gpuNight, later].map((state) => {
+          const all = lines(frameOf(state, at(2020), columns, rows, 'DEMO — scripted model'));
+          for (const l of all) expect(visibleWidth(l), l).toBeLessThanOrEqual(columns);
+          expect(all.length).toBeLessThan(rows);
+          return all.length;
+        });
+        expect(heights[0]).toBe(heights[1]);
+      }
+    });
+  }
+
+  it('on a 24-line terminal, what does not fit is counted', () => {
+    const slots = panel(frameOf(gpuNight, at(2000), 80, 24), 'In flight · 6');
+    expect(slots.at(-1)).toMatch(/^ \+\d more: #\d+( #\d+)*$/);
+  });
+});
+
+describe('docs/dashboard.txt', () => {
+  it('shows the 3-GPU frame exactly as the dashboard draws it at 80 columns', async () => {
+    const fs = await import('node:fs');
+    const doc = fs.readFileSync(new URL('../../docs/dashboard.txt', import.meta.url), 'utf8');
+    const frame = lines(frameOf(reduceAll(threeGpuNight()), at(2000), 80, 40))
+      .map((l) => l.trimEnd())
+      .join('\n');
+    expect(doc).toContain(frame);
+  });
+});
+
+describe('q with several experiments in flight', () => {
+  it('says that those in flight finish, in the footer and the header', () => {
+    const gpuNight = reduceAll(threeGpuNight());
+    expect(lines(frameOf(gpuNight, at(2000))).at(-1)).toBe('q stop after the experiments in flight · Ctrl+C stop now');
+    const { lastFrame, unmount } = render(<Dashboard state={gpuNight} now={at(2000)} columns={80} rows={40} stopRequested />);
+    const all = lines(lastFrame());
+    unmount();
+    expect(all.at(-1)).toBe('◐ stopping after the experiments in flight… (Ctrl+C stops now)');
+    expect(all[0]).toMatch(/◐ stopping after those in flight$/);
   });
 });

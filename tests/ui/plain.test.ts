@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../src/engine/types.js';
 import { createPlainLogger } from '../../src/ui/plain.js';
 import { startUi } from '../../src/ui/index.js';
-import { at, config, keepRow, scriptedNight } from './fixtures.js';
+import { at, config, gpuConfig, keepRow, scriptedNight, threeGpuNight } from './fixtures.js';
 import { Writable } from 'node:stream';
 
 afterAll(() => {
@@ -128,5 +128,47 @@ describe('plain mode', () => {
     expect(lines[0]).toBe('2026-11-26 03:00:00  *** DEMO ***');
     expect(lines).toContain('2026-11-26 03:05:10  #0 keep    val_bpb 0.997900 (baseline)  "baseline"');
     expect(lines.at(-2)).toMatch(/finished: closed before the engine finished \(exit 1\)/);
+  });
+
+  it('with several GPUs, starts each experiment’s line with its GPU, and says the GPUs and the lookahead once', () => {
+    const lines = logOf(threeGpuNight());
+    expect(lines[0]).toBe('2026-11-26 03:00:00  started nov26 on autoresearch/nov26 · agent claude-sonnet-4-5 · val_bpb (lower is better) · timeout 10m00s · gpus 0,1,2 · lookahead 1 · sandboxed');
+    expect(lines).toContain('2026-11-26 03:00:01  [gpu 0] #0 baseline: training train.py as it stands (measuring the unmodified code)');
+    expect(lines).toContain('2026-11-26 03:09:40  [gpu 1] #2 discard val_bpb 0.995000 (best 0.991200)  "swap relu^2 for gelu"');
+    // Interleaved experiments, each line saying which GPU and which experiment it is about.
+    const from = lines.indexOf('2026-11-26 03:30:12  [gpu 0] #7 training (uv run train.py)');
+    expect(lines.slice(from, from + 8)).toEqual([
+      '2026-11-26 03:30:12  [gpu 0] #7 training (uv run train.py)',
+      '2026-11-26 03:32:37  [gpu 1] #8 committed m000013 "muon momentum 0.95 → 0.9"',
+      '2026-11-26 03:32:38  [gpu 1] #8 training (re-run on the new best f000006: uv run train.py)',
+      '2026-11-26 03:32:40  [gpu 1] #11 agent: proposing',
+      '2026-11-26 03:32:55  [gpu 1] #11 tool train.py: WARMDOWN_RATIO = 0.2 → 0.4',
+      '2026-11-26 03:33:10  [gpu 2] #12 moving onto the new best',
+      '2026-11-26 03:33:15  [gpu 0] #7 training 3m03s / timeout 10m00s  | step 00640 (61.0%) | loss: 3.190 | dt: 286ms',
+      '2026-11-26 03:33:19  [gpu 2] #9 training 4m19s / timeout 10m00s  | step 00850 (86.3%) | loss: 3.102 | dt: 305ms',
+    ]);
+  });
+
+  it('gives each GPU’s run its own progress line a minute, however their reports interleave', () => {
+    const tick = (experiment: number, slot: string, t: number, elapsedSec: number): EngineEvent => ({ type: 'training', at: at(t), experiment, elapsedSec, timeoutSec: 600, logTail: [], slot });
+    const lines = logOf([
+      { type: 'started', at: at(0), tag: 't', branch: 'autoresearch/t', agent: 'm', config: gpuConfig, resumed: false, rows: [] },
+      { type: 'phase', at: at(1), phase: 'training', experiment: 1, slot: '0' },
+      { type: 'phase', at: at(2), phase: 'training', experiment: 2, slot: '1' },
+      tick(1, '0', 30, 29),
+      tick(2, '1', 31, 29),
+      tick(1, '0', 62, 61),
+      tick(2, '1', 63, 61),
+      tick(1, '0', 92, 91),
+      tick(2, '1', 93, 91),
+      tick(1, '0', 123, 122),
+    ]).slice(1, -2);
+    expect(lines.map((l) => l.slice(21))).toEqual([
+      '[gpu 0] #1 training',
+      '[gpu 1] #2 training',
+      '[gpu 0] #1 training 1m01s / timeout 10m00s',
+      '[gpu 1] #2 training 1m01s / timeout 10m00s',
+      '[gpu 0] #1 training 2m02s / timeout 10m00s',
+    ]);
   });
 });

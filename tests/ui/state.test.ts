@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../src/engine/types.js';
 import { improvementText } from '../../src/ui/components/Progress.js';
-import { initialState, RECENT_MAX, reduce, reduceAll, sessionUsage, STREAM_MAX, totalUsage } from '../../src/ui/state.js';
-import { at, baselineRow, config, crashRow, discardRow, keepRow, row, scriptedNight, usage } from './fixtures.js';
+import { initialState, isPipelined, RECENT_MAX, reduce, reduceAll, sessionUsage, STREAM_MAX, totalUsage } from '../../src/ui/state.js';
+import { at, baselineRow, config, crashRow, discardRow, keepRow, row, scriptedNight, threeGpuNight, usage } from './fixtures.js';
 
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object') {
@@ -160,5 +160,118 @@ describe('reduce', () => {
     expect(s.notice).toBe('reset a half-made commit');
     s = reduce(s, { type: 'skipped', at: at(1), experiment: 3, reason: 'no change' });
     expect(s.notice).toBe('#3 skipped: no change');
+  });
+});
+
+describe('several experiments in flight', () => {
+  const pipelined = { ...config, lookahead: 1 };
+  /** One GPU, --lookahead 1: #4 trains while #5 is drafted. */
+  const overlap: EngineEvent[] = [
+    ...scriptedNight().map((e) => (e.type === 'started' ? { ...e, config: pipelined } : e)),
+    { type: 'committed', at: at(1010), experiment: 4, commit: 'e000005', description: 'add 5% lr warmup', restored: [] },
+    { type: 'phase', at: at(1012), phase: 'training', experiment: 4, detail: 'uv run train.py' },
+    { type: 'phase', at: at(1013), phase: 'agent', experiment: 5 },
+    { type: 'agent', at: at(1014), experiment: 5, activity: { kind: 'text', text: 'Next: a longer warmdown.' } },
+    { type: 'training', at: at(1040), experiment: 4, elapsedSec: 28, timeoutSec: 600, logTail: ['step 9'] },
+  ];
+
+  it('tracks each experiment by number, with its GPU, phase and description, until its row or skip', () => {
+    let s = reduceAll(threeGpuNight());
+    expect(s.gpus).toEqual(['0', '1', '2']);
+    expect(s.lookahead).toBe(1);
+    expect(s.inFlight.map((f) => [f.experiment, f.slot, f.phase])).toEqual([
+      [7, '0', 'training'],
+      [8, '1', 'training'],
+      [9, '2', 'training'],
+      [10, '0', 'waiting'],
+      [11, '1', 'agent'],
+      [12, '2', 'rebasing'],
+    ]);
+    const eight = s.inFlight.find((f) => f.experiment === 8)!;
+    expect(eight).toMatchObject({ commit: 'm000013', description: 'muon momentum 0.95 → 0.9', detail: 're-run on the new best f000006: uv run train.py' });
+    expect(eight.training).toMatchObject({ elapsedSec: 40, logTail: expect.arrayContaining([expect.stringContaining('step 00121')]) });
+    expect(s.inFlight.find((f) => f.experiment === 11)!.tool).toMatchObject({ name: 'str_replace_based_edit_tool', result: null });
+    s = reduce(s, { type: 'result', at: at(2100), experiment: 9, row: { ...discardRow, slot: '2' }, standing: s.standing, slot: '2' });
+    s = reduce(s, { type: 'skipped', at: at(2101), experiment: 11, reason: 'no idea left', slot: '1' });
+    expect(s.inFlight.map((f) => f.experiment)).toEqual([7, 8, 10, 12]);
+    expect(s.notice).toBe('#11 skipped: no idea left');
+  });
+
+  it('keeps the run on the Now fields while the next experiment is drafted on the same GPU', () => {
+    const s = reduceAll(overlap);
+    expect(s.experiment).toBe(4);
+    expect(s.phase).toBe('training');
+    expect(s.description).toBe('add 5% lr warmup');
+    expect(s.training?.elapsedSec).toBe(28);
+    // The draft's words are kept with it, not lost and not mixed into the run's.
+    expect(s.inFlight.find((f) => f.experiment === 5)?.streamText).toBe('Next: a longer warmdown.');
+    // Once #4's row lands, the Now fields follow the draft.
+    const after = reduce(s, { type: 'result', at: at(1300), experiment: 4, row: row('e000005', 0.99, 'discard', 'add 5% lr warmup'), standing: s.standing });
+    expect(after.experiment).toBe(5);
+    expect(after.phase).toBe('agent');
+    expect(after.streamText).toBe('Next: a longer warmdown.');
+    expect(after.description).toBeNull();
+  });
+
+  it('follows the newest run on several GPUs, and does not jump with every tick of the others', () => {
+    let s = reduceAll(threeGpuNight());
+    expect([s.focus, s.experiment, s.slot]).toEqual([8, 8, '1']); // #8's re-run started last
+    s = reduce(s, { type: 'training', at: at(2001), experiment: 9, elapsedSec: 261, timeoutSec: 600, logTail: ['step 851'], slot: '2' });
+    s = reduce(s, { type: 'training', at: at(2002), experiment: 7, elapsedSec: 190, timeoutSec: 600, logTail: ['step 641'], slot: '0' });
+    expect(s.experiment).toBe(8);
+    expect(s.training?.logTail.at(-1)).toContain('step 00121');
+    // #8 ends: the newest run left is #7's (started at 1812, #9's at 1740).
+    s = reduce(s, { type: 'result', at: at(2003), experiment: 8, row: { ...keepRow, slot: '1' }, standing: s.standing, slot: '1' });
+    expect([s.experiment, s.slot, s.description]).toEqual([7, '0', 'halve the batch, double the steps: more updates per second of budget']);
+    expect(s.training?.logTail).toEqual(['step 641']);
+  });
+
+  it('counts each experiment’s running usage apart when their agent calls interleave', () => {
+    let s = reduceAll(overlap); // rows $0.36, #4's call $0.05 so far
+    const use = (experiment: number, cost: number, t: number): EngineEvent => ({ type: 'agent', at: at(t), experiment, activity: { kind: 'usage', usage: usage(cost) } });
+    s = reduce(s, use(5, 0.02, 1050));
+    s = reduce(s, use(4, 0.01, 1051)); // #4's fix attempt: a new call, counting from zero again
+    s = reduce(s, use(5, 0.04, 1052));
+    s = reduce(s, use(4, 0.03, 1053));
+    // Rows, #4's first call and its fix, #5's one call: 0.36 + 0.05 + 0.03 + 0.04.
+    expect(totalUsage(s).costUsd).toBeCloseTo(0.48);
+    // #4's row carries all it spent; #5 is still running.
+    s = reduce(s, { type: 'result', at: at(1300), experiment: 4, row: row('e000005', 0.99, 'discard', 'y', 0.08), standing: s.standing });
+    expect(totalUsage(s).costUsd).toBeCloseTo(0.48);
+  });
+
+  it('still counts what a skipped or cut-short experiment spent', () => {
+    let s = reduceAll(overlap);
+    s = reduce(s, { type: 'agent', at: at(1050), experiment: 5, activity: { kind: 'usage', usage: usage(0.02) } });
+    s = reduce(s, { type: 'skipped', at: at(1060), experiment: 5, reason: 'no change' });
+    expect(s.inFlight.map((f) => f.experiment)).toEqual([4]);
+    expect(totalUsage(s).costUsd).toBeCloseTo(0.43);
+    s = reduce(s, { type: 'phase', at: at(1070), phase: 'agent', experiment: 6 });
+    s = reduce(s, { type: 'agent', at: at(1071), experiment: 6, activity: { kind: 'usage', usage: usage(0.01) } });
+    s = reduce(s, { type: 'finished', at: at(1080), reason: 'interrupted', exitCode: 130 });
+    expect(s.inFlight).toEqual([]);
+    expect(totalUsage(s).costUsd).toBeCloseTo(0.44);
+    expect(sessionUsage(s).costUsd).toBeCloseTo(0.44); // every row of this night is from this session
+  });
+
+  it('lets go of an experiment whose end it never heard of, once its GPU holds a newer one beyond 1 + lookahead', () => {
+    const two = reduceAll([
+      { type: 'started', at: at(0), tag: 't', branch: 'autoresearch/t', agent: 'm', config: { ...config, gpus: ['0', '1'], lookahead: 1 }, resumed: false, rows: [] },
+      { type: 'phase', at: at(1), phase: 'agent', experiment: 1, slot: '0' },
+      { type: 'phase', at: at(2), phase: 'agent', experiment: 2, slot: '1' },
+      { type: 'phase', at: at(3), phase: 'agent', experiment: 3, slot: '0' },
+      { type: 'phase', at: at(4), phase: 'agent', experiment: 4, slot: '0' },
+    ]);
+    expect(two.inFlight.map((f) => [f.experiment, f.slot])).toEqual([
+      [2, '1'],
+      [3, '0'],
+      [4, '0'],
+    ]);
+  });
+
+  it('says when more than one experiment can be in flight', () => {
+    expect(isPipelined({ gpus: null, lookahead: 0 })).toBe(false);
+    expect(isPipelined({ gpus: null, lookahead: 1 })).toBe(true);
+    expect(isPipelined({ gpus: ['0'], lookahead: 0 })).toBe(true);
   });
 });

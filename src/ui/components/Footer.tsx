@@ -2,7 +2,7 @@
 
 import { Box, Text } from 'ink';
 import { improvementPercent } from '../../engine/decide.js';
-import type { DashboardState } from '../state.js';
+import { isPipelined, type DashboardState } from '../state.js';
 import { elapsedSec } from './Header.js';
 import { costText } from './Cost.js';
 import { formatDuration, formatValue, oneLine, truncate } from '../format.js';
@@ -49,16 +49,18 @@ export function Footer({
       </Box>
     );
   }
+  // q lets every experiment already started finish: with several in flight, that is more than one.
+  const after = isPipelined(state) ? 'the experiments in flight' : 'this experiment';
   if (stopRequested || state.runState === 'stopping') {
     return (
       <Text color="yellow" wrap="truncate-end">
-        {truncate('◐ stopping after this experiment… (Ctrl+C stops now)', width)}
+        {truncate(`◐ stopping after ${after}… (Ctrl+C stops now)`, width)}
       </Text>
     );
   }
   return (
     <Text dimColor wrap="truncate-end">
-      {truncate('q stop after this experiment · Ctrl+C stop now', width)}
+      {truncate(`q stop after ${after} · Ctrl+C stop now`, width)}
     </Text>
   );
 }

@@ -2,15 +2,16 @@
 // whether it is running, stopping or finished.
 
 import { Box, Text } from 'ink';
-import type { DashboardState } from '../state.js';
-import { directionWords, formatDuration, sandboxWords, textWidth, truncate } from '../format.js';
+import { isPipelined, type DashboardState } from '../state.js';
+import { directionWords, slotsWords, formatDuration, sandboxWords, textWidth, truncate } from '../format.js';
 
 export function runStateLabel(s: DashboardState, stopRequested: boolean): { text: string; color: string } {
   switch (s.runState) {
     case 'waiting':
       return { text: '○ starting', color: 'gray' };
     case 'running':
-      return stopRequested ? { text: '◐ stopping after this experiment', color: 'yellow' } : { text: '● running', color: 'green' };
+      if (!stopRequested) return { text: '● running', color: 'green' };
+      return { text: isPipelined(s) ? '◐ stopping after those in flight' : '◐ stopping after this experiment', color: 'yellow' };
     case 'stopping':
       return { text: '◐ stopping', color: 'yellow' };
     case 'finished':
@@ -34,7 +35,8 @@ export function Header({ state, width, now, stopRequested }: { state: DashboardS
   // An unsandboxed run is news, and must survive truncation on a narrow terminal: it goes first.
   const second = [
     ...(state.sandboxed === false ? [sandboxWords(false)] : []),
-    `experiment #${state.experiment}`,
+    // Several experiments in flight: their numbers are in the In flight panel; here, how many at once.
+    isPipelined(state) ? slotsWords(state.gpus, state.lookahead) : `experiment #${state.experiment}`,
     `elapsed ${formatDuration(elapsedSec(state, now))}`,
     `${state.metric} (${directionWords(state.direction)})`,
     `${done} done${state.resumed ? ` (${state.sessionExperiments} this session)` : ''}`,

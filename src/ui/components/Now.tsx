@@ -89,7 +89,7 @@ function TrainingBar({ state, now, width }: { state: DashboardState; now: number
 export function Now({ state, width, now, bodyLines }: { state: DashboardState; width: number; now: number; bodyLines: number }) {
   const inner = width - 1;
   const p = PHASE_LABEL[state.phase];
-  const title = state.experiment > 0 || state.phase !== 'starting' ? `Now · #${state.experiment}` : 'Now';
+  const title = state.experiment > 0 || state.phase !== 'starting' ? `Now · #${state.experiment}${state.slot !== null ? ` · gpu ${state.slot}` : ''}` : 'Now';
   let body: ReactNode[];
   const showsBar = state.training !== null && (state.phase === 'training' || state.phase === 'baseline' || state.phase === 'deciding' || state.runState === 'finished');
   const phaseText = phaseLine(state, now, showsBar && state.runState !== 'finished');
