@@ -118,6 +118,10 @@ export async function demoCommand(argv: string[], io: CommandIO, pacing: DemoPac
       timeoutSec: 30,
       fixAttempts: 0, // a crash stays a crash: the demo shows one
       maxExperiments: DEMO_PLAN.length,
+      // The scripted story is a sequence (each step answers the result before it), so the demo
+      // drafts one experiment at a time; the toy trainer is deterministic, so one baseline run says it all.
+      lookahead: 0,
+      baselineRuns: 1,
     });
     const stdout = io.stdout as NodeJS.WriteStream;
     code = await runWithUi(config, agent, { cwd: dir, stdout, stderr: io.stderr as NodeJS.WriteStream, env: process.env }, {

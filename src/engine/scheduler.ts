@@ -101,13 +101,14 @@ export class Scheduler {
       this.consecutiveSkips = 0;
       return;
     }
+    // Every experiment that ends without a row says so, so that no view keeps it as in flight.
+    this.lab.emit({ type: 'skipped', at: Date.now(), experiment: n, reason: end.reason, ...(slot.gpu !== null ? { slot: slot.gpu } : {}) });
     if (end.kind === 'stop') {
       this.halt({ reason: end.reason, exitCode: end.exitCode });
       return;
     }
     if (this.drafting.signal.aborted) return; // drafts cut short by a stop are not the model's failures
     this.consecutiveSkips++;
-    this.lab.emit({ type: 'skipped', at: Date.now(), experiment: n, reason: end.reason, ...(slot.gpu !== null ? { slot: slot.gpu } : {}) });
     if (this.consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
       this.halt({
         reason:

@@ -107,7 +107,8 @@ describe('autoresearch results', () => {
     const { code, stdout } = await run(dir, '--json');
     expect(code).toBe(0);
     const json = JSON.parse(stdout);
-    expect(Object.keys(json)).toEqual(['tag', 'metric', 'direction', 'counts', 'baseline', 'best', 'rows']);
+    expect(Object.keys(json)).toEqual(['tag', 'metric', 'direction', 'counts', 'baseline', 'best', 'noise', 'rows']);
+    expect(json.noise).toBeNull(); // every experiment of this file ran once
     expect(json).toMatchObject({
       tag: 'nov26',
       metric: 'val_bpb',
@@ -120,7 +121,8 @@ describe('autoresearch results', () => {
     expect(Object.keys(json.baseline)).toEqual(['commit', 'value']);
     expect(Object.keys(json.best)).toEqual(['commit', 'value', 'description']);
     expect(json.rows).toHaveLength(4);
-    expect(json.rows[3]).toEqual({ ...crashRow, startedAt: crashRow.startedAt });
+    expect(json.rows[3]).toEqual({ ...crashRow, startedAt: crashRow.startedAt, runs: 1, values: [] });
+    expect(json.rows[0]).toMatchObject({ runs: 1, values: [0.9979] });
     // Rows are one per line, and the whole is the same value JSON.stringify would give.
     expect(stdout.split('\n').filter((l) => l.startsWith('    {"commit"'))).toHaveLength(4);
   });
