@@ -113,10 +113,11 @@ export function pidAlive(pid: number | null): boolean {
  * The pid, as seen from here, of a process that a run recorded as "<pid> <pid namespace>" (python:
  * f"{pid} {os.readlink('/proc/self/ns/pid')}"), or null once no such process exists. In the sandbox
  * a run sees its own PID namespace's numbers; the NSpid line of /proc/<pid>/status maps them to ours.
- * A record without a namespace is a pid of ours.
+ * A record without a namespace is a pid of ours. A third field, the run's AUTORESEARCH_RUN marker, tells
+ * that run apart from a later one whose namespace got the same number.
  */
 export function hostPid(record: string): number | null {
-  const [pidText, ns] = record.trim().split(/\s+/);
+  const [pidText, ns, runId] = record.trim().split(/\s+/);
   const pid = Number(pidText);
   if (!ns) return pid;
   for (const entry of fs.readdirSync('/proc')) {
@@ -124,7 +125,10 @@ export function hostPid(record: string): number | null {
     try {
       if (fs.readlinkSync(`/proc/${entry}/ns/pid`) !== ns) continue;
       const nspid = /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
-      if (nspid && Number(nspid.at(-1)) === pid) return Number(entry);
+      if (!nspid || Number(nspid.at(-1)) !== pid) continue;
+      // A dead namespace's number is given to a new one: with the run's marker, make sure it is the same run.
+      if (runId && !fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`AUTORESEARCH_RUN=${runId}`)) continue;
+      return Number(entry);
     } catch {
       // gone while we looked
     }
