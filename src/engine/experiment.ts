@@ -161,9 +161,11 @@ class Experiment {
           detail = `re-run on the new best ${short(this.base)}: ${lab.config.runCmd}`;
         } else if (settlement.kind === 'discard') {
           const why = settlement.reason && settlement.reason !== 'not better' ? ` (${settlement.reason})` : '';
-          return this.record(outcome, 'discard', `${this.description}${note}${why}`, values);
+          return this.record(outcome, 'discard', `${this.description}${note}${why}`, values, settlement.reason);
+        } else if (settlement.kind === 'keep') {
+          return this.record(outcome, 'keep', `${this.description}${note}`, values, settlement.margin);
         } else {
-          return this.record(outcome, settlement.kind === 'keep' ? 'keep' : 'crash', `${this.description}${note}`, values);
+          return this.record(outcome, 'crash', `${this.description}${note}`, values);
         }
       } finally {
         release();
@@ -251,7 +253,7 @@ class Experiment {
   }
 
   /** Write the row, move the branch (keep) or keep the commit under a ref (otherwise), keep the log. */
-  private async record(outcome: Outcome, status: Status, description: string, values: number[] = []): Promise<ExperimentEnd> {
+  private async record(outcome: Outcome, status: Status, description: string, values: number[] = [], verdict?: string): Promise<ExperimentEnd> {
     const { lab, n } = this;
     lab.phase('deciding', n, this.slot);
     const row = lab.logRow(n, {
@@ -271,7 +273,7 @@ class Experiment {
     if (status === 'keep') await lab.repo.resetHard(this.commit);
     else await lab.repo.keepRef(discardedRef(lab.tag, this.commit), this.commit);
     clearExperimentState(lab.dir, lab.tag, n);
-    lab.emitResult(n, row);
+    lab.emitResult(n, row, verdict);
     if (outcome.kind === 'crash' && outcome.reason === 'interrupted') return { kind: 'stop', reason: 'interrupted', exitCode: interruptExitCode(lab.opts.signal) };
     if (outcome.kind === 'crash' && outcome.reason === DISK_FULL) return { kind: 'stop', reason: lab.diskFullReason(), exitCode: 1 };
     return { kind: 'row', row };

@@ -296,8 +296,18 @@ export class Lab {
     if (path.resolve(logPath) !== path.resolve(latest)) fs.copyFileSync(logPath, latest);
   }
 
-  emitResult(experiment: number, row: ResultRow): void {
-    this.emit({ type: 'result', at: Date.now(), experiment, row, standing: standingOf(this.rows), ...(row.slot !== undefined ? { slot: row.slot } : {}) });
+  emitResult(experiment: number, row: ResultRow, verdict?: string): void {
+    const noise = this.noise();
+    this.emit({
+      type: 'result',
+      at: Date.now(),
+      experiment,
+      row,
+      standing: standingOf(this.rows),
+      ...(row.slot !== undefined ? { slot: row.slot } : {}),
+      ...(verdict ? { verdict } : {}),
+      ...(noise ? { noise } : {}),
+    });
   }
 
   /** Why going on would only crash every experiment: the disk is full. */

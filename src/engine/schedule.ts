@@ -22,7 +22,7 @@ export function needsRebase(draftBase: string, bestCommit: string): boolean {
 }
 
 export type Settlement =
-  | { kind: 'keep' }
+  | { kind: 'keep'; margin?: string }
   | { kind: 'discard'; reason?: string }
   | { kind: 'crash' }
   /** Better, but not yet by more than the noise allows: train the same code again with a new seed. */
@@ -57,6 +57,6 @@ export function settle(run: RunFacts, best: BestNow | null, direction: Direction
   const verdict = noiseVerdict(moved ? (best.runBaseValues ?? best.values) : best.values, run.values, noise, direction, run.runsLeft);
   if (verdict.kind === 'confirm') return { kind: 'confirm' };
   if (verdict.kind === 'discard') return { kind: 'discard', reason: verdict.reason };
-  if (!moved) return { kind: 'keep' };
+  if (!moved) return { kind: 'keep', margin: verdict.margin };
   return run.reruns < MAX_RERUNS ? { kind: 'rerun' } : { kind: 'discard', reason: 'the best kept moving under it' };
 }

@@ -149,6 +149,17 @@ export type EngineEvent =
   | { type: 'committed'; at: number; experiment: number; commit: string; description: string; restored: string[]; slot?: string }
   | { type: 'skipped'; at: number; experiment: number; reason: string; slot?: string }
   | { type: 'training'; at: number; experiment: number; elapsedSec: number; timeoutSec: number; logTail: string[]; slot?: string }
-  | { type: 'result'; at: number; experiment: number; row: ResultRow; standing: Standing; slot?: string }
+  | {
+      type: 'result';
+      at: number;
+      experiment: number;
+      row: ResultRow;
+      standing: Standing;
+      slot?: string;
+      /** Why it was kept or not, against the noise: "better by 0.004, noise allows 0.003 (σ …)". */
+      verdict?: string;
+      /** The noise σ per run pooled so far, with its degrees of freedom; absent while unknown. */
+      noise?: { sigma: number; df: number };
+    }
   | { type: 'stopping'; at: number; reason: string }
   | { type: 'finished'; at: number; reason: string; exitCode: number };

@@ -55,7 +55,9 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
     } else {
       note = best ? `best ${formatValue(best.value)}` : 'no best yet';
     }
-    return `${head} ${value} (${note})  ${desc}`;
+    const runs = row.values && row.values.length > 1 ? ` · mean of ${row.values.length} runs` : '';
+    const verdict = e.verdict && e.verdict !== 'not better' ? ` · ${oneLine(e.verdict)}` : '';
+    return `${head} ${value} (${note})  ${desc}${runs}${verdict}`;
   };
 
   const summary = (at: number, reason: string, exitCode: number) => {

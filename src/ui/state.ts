@@ -106,6 +106,8 @@ export interface DashboardState {
   bestSeries: (number | null)[];
   recent: RecentRow[];
   lastResult: RecentRow | null;
+  /** The noise σ per run pooled so far (from the latest result), null while unknown. */
+  noise: { sigma: number; df: number } | null;
 
   streamText: string;
   tool: ToolCall | null;
@@ -149,6 +151,7 @@ export const initialState: DashboardState = {
   bestSeries: [],
   recent: [],
   lastResult: null,
+  noise: null,
   streamText: '',
   tool: null,
   retry: null,
@@ -444,6 +447,7 @@ export function reduce(state: DashboardState, e: EngineEvent): DashboardState {
         bestSeries: [...state.bestSeries, bestValue],
         recent: [...state.recent, entry].slice(-RECENT_MAX),
         lastResult: entry,
+        noise: e.noise ?? state.noise,
         usage: { ...next.usage, rows: addUsage(u.rows, e.row.usage), session: addUsage(u.session, e.row.usage) },
       });
     }

@@ -38,6 +38,13 @@ function frameOf(state = agentState, now = at(1010), columns = 80, rows = 40, ba
 }
 
 describe('Dashboard panels', () => {
+  it('progress: the noise floor once it is known', () => {
+    expect(frameOf()).not.toContain('noise σ');
+    const withNoise = reduceAll(night.map((e) => (e.type === 'result' ? { ...e, noise: { sigma: 0.0025, df: 6 } } : e)));
+    const line = lines(frameOf(withNoise)).find((l) => l.includes('kept '));
+    expect(line).toMatch(/kept 2 {3}discarded 1 {3}crashed 1 {3}noise σ 0\.002500 \(6 df\)/);
+  });
+
   it('header: whether runs are sandboxed', () => {
     const withSandbox = (sandboxed: boolean) => reduceAll(night.map((e) => (e.type === 'started' ? { ...e, sandboxed } : e)));
     expect(lines(frameOf(withSandbox(true)))[1]).toBe('experiment #4 · elapsed 16m50s · val_bpb (lower is better) · 4 done · sandboxed');

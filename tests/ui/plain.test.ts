@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../src/engine/types.js';
 import { createPlainLogger } from '../../src/ui/plain.js';
 import { startUi } from '../../src/ui/index.js';
-import { at, config, gpuConfig, keepRow, scriptedNight, threeGpuNight } from './fixtures.js';
+import { at, config, discardRow, gpuConfig, keepRow, scriptedNight, threeGpuNight } from './fixtures.js';
 import { Writable } from 'node:stream';
 
 afterAll(() => {
@@ -24,6 +24,18 @@ function logOf(events: EngineEvent[], banner?: string): string[] {
 }
 
 describe('plain mode', () => {
+  it('says when a row is the mean of several runs, and the verdict against the noise', () => {
+    const standing = { baseline: { commit: 'a000001', value: 0.9979 }, best: { commit: 'b000002', value: 0.9912, description: 'raise matrix lr to 0.04' } };
+    const lines = logOf([
+      { type: 'result', at: at(10), experiment: 1, row: { ...keepRow, values: [0.9902, 0.9912, 0.9922] }, standing, verdict: 'better by 0.006700, noise allows 0.004100 (σ 0.002000, 4 degrees of freedom)', noise: { sigma: 0.002, df: 4 } },
+      { type: 'result', at: at(20), experiment: 2, row: { ...discardRow, description: 'swap relu^2 for gelu (within noise: better by 0.000100, noise allows 0.004100 (σ 0.002000, 4 degrees of freedom))' }, standing, verdict: 'within noise: better by 0.000100, noise allows 0.004100 (σ 0.002000, 4 degrees of freedom)' },
+      { type: 'result', at: at(30), experiment: 3, row: discardRow, standing, verdict: 'not better' },
+    ]);
+    expect(lines[0]).toMatch(/#1 keep {4}val_bpb 0\.991200 \(best, .* vs baseline\) {2}"raise matrix lr to 0\.04" · mean of 3 runs · better by 0\.006700, noise allows 0\.004100 \(σ 0\.002000, 4 degrees of freedom\)$/);
+    expect(lines[1]).toMatch(/ · within noise: better by 0\.000100/);
+    expect(lines[2]).toMatch(/"swap relu\^2 for gelu"$/); // "not better" goes without saying
+  });
+
   it('writes one timestamped line per meaningful event, and no streamed text', () => {
     const events: EngineEvent[] = [
       ...scriptedNight(),

@@ -53,6 +53,7 @@ export function Progress({ state, width }: { state: DashboardState; width: numbe
         <Text color="gray">{`discarded ${state.counts.discard}`}</Text>
         {'   '}
         <Text color="red">{`crashed ${state.counts.crash}`}</Text>
+        {state.noise ? <Text dimColor>{`   noise σ ${formatValue(state.noise.sigma)} (${state.noise.df} df)`}</Text> : null}
       </Text>
       <Text wrap="truncate-end">
         <Text dimColor>{label}</Text>
