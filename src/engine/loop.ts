@@ -13,7 +13,7 @@ import { BRANCH_PREFIX, short } from '../git/repo.js';
 import { acquireLock } from '../ledger/lock.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import { cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
-import { clearExperimentState, lockPath, logsDir, readAllInFlight, STATE_DIR, writeExperimentState, writeTagConfig } from '../ledger/state.js';
+import { clearExperimentState, lockPath, logsDir, readAllInFlight, STATE_DIR, tagDir, writeExperimentState, writeTagConfig } from '../ledger/state.js';
 import { Lab, interruptExitCode, RUN_LOG, type LoopOptions, type Slot } from './lab.js';
 import { preflight, UsageError } from './preflight.js';
 import { recover } from './recovery.js';
@@ -90,9 +90,31 @@ async function run(lab: Lab): Promise<LoopResult> {
     const stop = await runBaseline(lab, slots[0]!);
     if (stop) return finish(lab, stop.reason, stop.exitCode);
   }
-  lab.nextExperiment = lab.rows.length; // experiment numbers go on from the rows already written
+  lab.nextExperiment = nextFreeExperiment(lab);
   const stop = await new Scheduler(lab, slots).run();
   return finish(lab, stop.reason, stop.exitCode);
+}
+
+/**
+ * The first experiment number this tag has not used: past its rows, and past any experiment that
+ * left a log or a transcript without a row (a skipped one). Numbers name logs and transcripts and
+ * pick seeds, so one is never used twice in a tag.
+ */
+function nextFreeExperiment(lab: Lab): number {
+  let next = lab.rows.length;
+  for (const dir of [logsDir(lab.dir, lab.tag), path.join(tagDir(lab.dir, lab.tag), 'transcripts')]) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = /^(\d+)[-.]/.exec(name);
+      if (m) next = Math.max(next, Number(m[1]) + 1);
+    }
+  }
+  return next;
 }
 
 function finish(lab: Lab, reason: string, exitCode: number): LoopResult {

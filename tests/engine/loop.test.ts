@@ -117,6 +117,17 @@ describe('the experiment loop', () => {
     expect(second.agent.contexts[0]?.experiment).toBe(2);
   });
 
+  it('never uses an experiment number twice in a tag: a skipped experiment that left a transcript is passed over on resume', async () => {
+    const dir = makeWorkspace();
+    await run(dir, [{ value: 0.9, description: 'first' }]);
+    // Experiment 2 was drafted (its transcript written) and skipped: no row, no log.
+    fs.mkdirSync(path.join(dir, '.autoresearch/test/transcripts'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '.autoresearch/test/transcripts/0002.jsonl'), '{}\n', { flag: 'w' });
+    const second = await run(dir, [{ value: 0.85, description: 'second' }]);
+    expect(second.agent.contexts[0]?.experiment).toBe(3);
+    expect(fs.readdirSync(path.join(dir, '.autoresearch/test/logs')).some((f) => f.startsWith('0003-'))).toBe(true);
+  });
+
   it('keeps two tags apart in one results.tsv, each with its own baseline and best', async () => {
     const dir = makeWorkspace({ value: 1.0 });
     await run(dir, [{ value: 0.9, description: 'a1' }], { tag: 'alpha' });
