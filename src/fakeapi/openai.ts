@@ -6,7 +6,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { flatHeaders, isFault, readBody, say, type AssistantTurn, type FakeApi, type RecordedRequest, type Reply } from './server.js';
+import { isFault, laterIn, recordRequest, say, type AssistantTurn, type FakeApi, type RecordedRequest, type Reply } from './server.js';
 import type { ScriptedBlock, StopReason } from './wire.js';
 
 /** Arguments sent verbatim, to script a model that writes malformed JSON: useTool(name, rawArguments('{"command": ')). */
@@ -150,24 +150,12 @@ export async function startFakeOpenAi(script: ChatScript, options: FakeOpenAiOpt
     res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': nextId('req'), ...headers });
     res.end(JSON.stringify({ error: { message, type: type ?? ERROR_TYPES[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), param: null, code } }));
   };
-  const later = (ms: number, fn: () => void): void => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-  };
+  const later = laterIn(timers);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const rawBody = await readBody(req);
-    let body: unknown = null;
-    try {
-      body = rawBody ? JSON.parse(rawBody) : null;
-    } catch {
-      body = null;
-    }
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    requests.push({ method: req.method ?? '', path, headers: flatHeaders(req), body, rawBody, at: Date.now() });
+    const recorded = await recordRequest(req);
+    requests.push(recorded);
+    const { body, path } = recorded;
 
     if (req.method !== 'POST' || path !== '/v1/chat/completions') return sendError(res, 404, `${req.method} ${path} is not served by the fake OpenAI API (only POST /v1/chat/completions)`);
     if (options.requireKey !== undefined && req.headers['authorization'] !== `Bearer ${options.requireKey}`) {

@@ -76,6 +76,30 @@ export function isFault(r: Reply): r is Fault {
   return r.kind !== undefined && r.kind !== 'turn';
 }
 
+/** Read a request whole and record it as both fakes keep it: method, path, headers, body (parsed when JSON). */
+export async function recordRequest(req: IncomingMessage): Promise<RecordedRequest> {
+  const rawBody = await readBody(req);
+  let body: unknown = null;
+  try {
+    body = rawBody ? JSON.parse(rawBody) : null;
+  } catch {
+    body = null;
+  }
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  return { method: req.method ?? '', path, headers: flatHeaders(req), body, rawBody, at: Date.now() };
+}
+
+/** `later(ms, fn)` for a fake server: the pending timers are in `timers`, so closing the server can clear them. */
+export function laterIn(timers: Set<NodeJS.Timeout>): (ms: number, fn: () => void) => void {
+  return (ms, fn) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+}
+
 export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -106,24 +130,12 @@ export async function startFakeApi(script: Script, options: FakeApiOptions = {})
     res.end(JSON.stringify(errorBody(type, message, requestId)));
   };
 
-  const later = (ms: number, fn: () => void): void => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-  };
+  const later = laterIn(timers);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const rawBody = await readBody(req);
-    let body: unknown = null;
-    try {
-      body = rawBody ? JSON.parse(rawBody) : null;
-    } catch {
-      body = null;
-    }
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    requests.push({ method: req.method ?? '', path, headers: flatHeaders(req), body, rawBody, at: Date.now() });
+    const recorded = await recordRequest(req);
+    requests.push(recorded);
+    const { body, path } = recorded;
 
     if (req.method !== 'POST' || path !== '/v1/messages') {
       return sendError(res, 404, 'not_found_error', `${req.method} ${path} is not served by the fake Anthropic API (only POST /v1/messages)`);
