@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runBash } from '../src/agent/claude/bash.js';
+import { runBash } from '../src/agent/shared/bash.js';
 import { sandboxSupport } from '../src/proc/sandbox.js';
 import { runTraining } from '../src/proc/training.js';
 import { scrubEnv } from '../src/proc/env.js';
