@@ -220,8 +220,8 @@ console.log('');
 // (a) One slot: lookahead 1 against 0, with the model faster and slower than the trainer.
 console.log(`(a) One slot (--gpus 0), ${EXPERIMENTS} experiments per run, one change in four better than the best`);
 console.log('');
-console.log('| T train s | A model s | lookahead | s per experiment (steady) | expected | whole run s | GPU idle between runs s (median) | keeps | moved onto new best | branch, worktrees |');
-console.log('|----------:|----------:|----------:|--------------------------:|---------:|------------:|---------------------------------:|------:|--------------------:|-------------------|');
+console.log('| T train s | A model s | lookahead | s per experiment (steady) | issue's estimate | whole run s | GPU idle between runs s (median) | keeps | moved onto new best | branch, worktrees |');
+console.log('|----------:|----------:|----------:|--------------------------:|-----------------:|------------:|---------------------------------:|------:|--------------------:|-------------------|');
 let pipelinedGap = NaN;
 let sequentialOverhead = NaN;
 const aRuns: { t: number; a: number; la1: Run; la0: Run }[] = [];
@@ -237,7 +237,7 @@ for (const [t, a] of [
     [la0, `sum = ${t + a}`],
   ] as const) {
     console.log(
-      `| ${String(t).padStart(9)} | ${String(a).padStart(9)} | ${String(r.lookahead).padStart(9)} | ${f2(r.secPerExperiment).padStart(25)} | ${expected.padStart(8)} | ${f1(r.wallSec).padStart(11)} | ${f2(r.gapSec).padStart(32)} | ${String(r.keeps).padStart(5)} | ${String(r.rebases).padStart(19)} | ${checks(r).padEnd(17)} |`,
+      `| ${String(t).padStart(9)} | ${String(a).padStart(9)} | ${String(r.lookahead).padStart(9)} | ${f2(r.secPerExperiment).padStart(25)} | ${expected.padStart(16)} | ${f1(r.wallSec).padStart(11)} | ${f2(r.gapSec).padStart(32)} | ${String(r.keeps).padStart(5)} | ${String(r.rebases).padStart(19)} | ${checks(r).padEnd(17)} |`,
     );
   }
   if (Number.isNaN(pipelinedGap) && a <= t) {
@@ -277,14 +277,18 @@ printDeaths();
 console.log(`training runs ${sandboxed ? 'in bubblewrap (--sandbox auto found it)' : 'not sandboxed (no bubblewrap here)'}`);
 console.log('');
 
-// (c) The duty-cycle model with pipelining.
-//   sequential (lookahead 0):  one experiment = A + o + S + B            (bench/duty-cycle.ts's model)
-//   pipelined (lookahead L):   one experiment = max(S + B, A / L) + g
-// where B is the training budget, S train.py's start-up/compile/eval, A the model's time, o the
-// program's overhead between runs when nothing is drafted ahead, g the GPU's idle time between two
-// runs when the next is drafted ahead (both measured in (a): o = idle gap at lookahead 0 - A).
-// The model's drafting runs beside the training, so it costs the GPU nothing until it takes longer
-// than a run (A > S + B); with L drafts ahead, L drafts share that time.
+// (c) The duty-cycle model with pipelining. One slot, per experiment:
+//   sequential (lookahead 0):  A + o + S + B                              (bench/duty-cycle.ts's model)
+//   pipelined (lookahead L):   max(S + B + g, (A + S + B + g) / (L + 1))
+// B: the training budget; S: train.py's start-up/compile/eval; A: the model's time; o: the
+// program's overhead between two runs when nothing is drafted ahead (the GPU's idle gap at
+// lookahead 0, minus A); g: the GPU's idle gap when the next experiment is drafted ahead. Both are
+// measured in (a). The pipelined line is the slower of two limits: the GPU (one run after
+// another), and Little's law for the L + 1 experiments a slot holds in flight, each spending
+// A + S + B + g in the system. So the model's time costs the GPU nothing while A <= S + B + g
+// (with L = 1), and past that each extra second of A costs half a second per experiment.
+const LOOKAHEAD_MODEL = 1;
+const pipelined = (a: number, run: number, gap: number) => Math.max(run + gap, (a + run + gap) / (LOOKAHEAD_MODEL + 1));
 const budget = Number(values.budget);
 const hours = Number(values.hours);
 const modelAgents = values['model-agent'].split(',').map(Number);
@@ -301,7 +305,7 @@ for (const startup of values.startup.split(',').map(Number)) {
   console.log('|-----------------------:|-------------------------:|---------------------------:|------------------------:|--------------------------:|---------------------------:|-----------------------------------------------:|');
   for (const a of modelAgents) {
     const seq = a + sequentialOverhead + startup + budget;
-    const pipe = Math.max(startup + budget, a / 1) + pipelinedGap;
+    const pipe = pipelined(a, startup + budget, pipelinedGap);
     const nights = `${Math.floor((hours * 3600) / seq)} → ${Math.floor((hours * 3600) / pipe)}`;
     console.log(
       `| ${String(a).padStart(22)} | ${f1(seq).padStart(24)} | ${f1((100 * budget) / seq).padStart(25)}% | ${f1(pipe).padStart(23)} | ${f1((100 * budget) / pipe).padStart(24)}% | ${f1((100 * budget) / pipe / limit).padStart(25)}% | ${nights.padStart(46)} |`,
@@ -312,7 +316,7 @@ for (const startup of values.startup.split(',').map(Number)) {
 console.log('');
 for (const { t, a, la1, la0 } of aRuns) {
   console.log(
-    `model check, T ${t} s, A ${a} s: pipelined predicted ${f2(Math.max(t, a) + pipelinedGap)} s, measured ${f2(la1.secPerExperiment)} s; ` +
+    `model check, T ${t} s, A ${a} s: pipelined predicted ${f2(pipelined(a, t, pipelinedGap))} s, measured ${f2(la1.secPerExperiment)} s; ` +
       `sequential predicted ${f2(t + a + sequentialOverhead)} s, measured ${f2(la0.secPerExperiment)} s`,
   );
 }
