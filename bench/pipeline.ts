@@ -220,7 +220,7 @@ console.log('');
 // (a) One slot: lookahead 1 against 0, with the model faster and slower than the trainer.
 console.log(`(a) One slot (--gpus 0), ${EXPERIMENTS} experiments per run, one change in four better than the best`);
 console.log('');
-console.log('| T train s | A model s | lookahead | s per experiment (steady) | issue's estimate | whole run s | GPU idle between runs s (median) | keeps | moved onto new best | branch, worktrees |');
+console.log('| T train s | A model s | lookahead | s per experiment (steady) | estimate (issue) | whole run s | GPU idle between runs s (median) | keeps | moved onto new best | branch, worktrees |');
 console.log('|----------:|----------:|----------:|--------------------------:|-----------------:|------------:|---------------------------------:|------:|--------------------:|-------------------|');
 let pipelinedGap = NaN;
 let sequentialOverhead = NaN;
