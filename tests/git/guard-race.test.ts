@@ -45,7 +45,8 @@ describe('the guard in one worktree while the engine writes refs for another exp
     // The model's turn in the worktree ends (restore) while the engine keeps a ref for another
     // experiment; the engine's write starts at a different moment of the restore each time.
     const lost: string[] = [];
-    for (let i = 0; i < 60; i++) {
+    // Until the first loss (quick when the bug is there), at most 150 times.
+    for (let i = 0; i < 150 && lost.length === 0; i++) {
       const snap = await snapshotGitState(tree);
       const ref = `refs/autoresearch/race/moved/${String(i).padStart(7, '0')}`;
       const delayMs = i % 30;
@@ -56,7 +57,7 @@ describe('the guard in one worktree while the engine writes refs for another exp
       if (git(dir, 'for-each-ref', '--format=%(refname)', ref) !== ref) lost.push(`${ref} (engine write ${delayMs} ms into the restore)`);
     }
     expect(lost).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   it.fails('a keep that moves the branch during a concurrent restore stays on the branch', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-guardrace-'));
@@ -74,7 +75,7 @@ describe('the guard in one worktree while the engine writes refs for another exp
     // Each round: a kept experiment's commit on top of the best, and the main checkout reset to it
     // (Experiment.record) while another experiment's model turn ends in the worktree.
     const undone: string[] = [];
-    for (let i = 1; i <= 60; i++) {
+    for (let i = 1; i <= 150 && undone.length === 0; i++) {
       const best = git(dir, 'rev-parse', 'HEAD');
       const kept = git(dir, 'commit-tree', `${best}^{tree}`, '-p', best, '-m', `kept ${i}`);
       const snap = await snapshotGitState(tree);
@@ -90,5 +91,5 @@ describe('the guard in one worktree while the engine writes refs for another exp
       }
     }
     expect(undone).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });
