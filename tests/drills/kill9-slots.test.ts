@@ -12,11 +12,11 @@
 // Needs `npm run build` first (the driver imports dist/). Reproduce a failure with DRILL_SEED=<seed>.
 //
 // SKIPPED by default (DRILL_SLOTS=1 runs it) until two engine races it found are fixed; with them
-// it fails about one run in three, on the invariants below, at random:
+// it fails in about half of the runs, on the invariants below, at random:
 // - tests/git/guard-race.test.ts: the guard ending one model's turn undoes the engine's concurrent
 //   ref writes for another experiment (a moved/ or discarded/ ref deleted; the branch can be put
 //   back on the previous best after a keep). With the guard's ref restore disabled in dist/ by
-//   hand, the drill passed 3 runs of 3; as is, 2 failed of 3 on the default seed.
+//   hand, the drill passed 3 runs of 3; as is, 4 of 8 runs failed here.
 // - tests/git/worktree-race.test.ts: concurrent `git worktree add` can die, ending the loop with
 //   an error (tolerated below as KNOWN_RACE, since the restart must recover from it too).
 // When both are fixed: make it a plain `it` and drop KNOWN_RACE.
