@@ -14,7 +14,7 @@
 import { lstat, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { engineRefWrites, short } from './repo.js';
+import { engineRefWrites, engineWritesSettled, short } from './repo.js';
 
 /** How a dirty path looked at snapshot time. Small files are kept whole so they can be written back. */
 type FileState = { kind: 'absent' } | { kind: 'content'; data: Buffer } | { kind: 'large'; size: number; mtimeMs: number };
@@ -34,7 +34,7 @@ export interface GitStateSnapshot {
   gitDir: string | null; // absolute path of this checkout's .git directory (a worktree has its own)
   commonDir: string | null; // where config, hooks and info/ live: gitDir, or the main .git for a worktree
   control: Map<string, ControlFile>; // config, hooks/*, info/exclude, info/attributes, by path inside commonDir
-  engineWritesSeen: number; // how many of the engine's own ref writes had happened (see repo.ts)
+  engineWritesSeen: number; // the engine's ref writes surely finished before the refs were read (see repo.ts)
   indexLocked: boolean; // .git/index.lock existed (some git command was running)
 }
 
@@ -60,14 +60,13 @@ function shortOrNone(hash: string | null | undefined): string {
   return hash ? short(hash) : '(none)';
 }
 
-/** The refs as the snapshot saw them, updated with the engine's own ref writes made since. */
-function refsWithEngineWrites(snap: GitStateSnapshot): Map<string, string> {
-  const refs = new Map(snap.refs);
-  for (const { ref, commit } of engineRefWrites.slice(snap.engineWritesSeen)) {
-    if (commit === null) refs.delete(ref);
-    else refs.set(ref, commit);
-  }
-  return refs;
+/** The refs the engine has written (or is about to write) since the snapshot was taken. */
+function engineRefsSince(snap: GitStateSnapshot): Set<string> {
+  return new Set(engineRefWrites.slice(snap.engineWritesSeen).map((w) => w.ref));
+}
+
+function withoutRefs(refs: Map<string, string>, drop: Set<string>): Map<string, string> {
+  return new Map([...refs].filter(([ref]) => !drop.has(ref)));
 }
 
 /** Parse `git status --porcelain=v2 --branch -z --untracked-files=all`. */
@@ -204,6 +203,7 @@ async function restoreControl(snap: GitStateSnapshot): Promise<string[]> {
 /** Record HEAD, the branch, every ref, the dirty paths and git's control files of a repository. */
 export async function snapshotGitState(repoDir: string): Promise<GitStateSnapshot> {
   const g = git(repoDir);
+  const engineWritesSeen = engineWritesSettled(); // before the refs are read: see engineWritesSettled
   const [status, refs, gitDir] = await Promise.all([readStatus(g), readRefs(g), findGitDir(repoDir)]);
   const dirty = new Map<string, FileState>();
   const untracked = new Set<string>();
@@ -223,7 +223,7 @@ export async function snapshotGitState(repoDir: string): Promise<GitStateSnapsho
     commonDir,
     control: await readControl(commonDir),
     indexLocked,
-    engineWritesSeen: engineRefWrites.length,
+    engineWritesSeen,
   };
 }
 
@@ -297,9 +297,6 @@ function normalize(p: string): string {
  * per thing undone (empty when nothing was). Editable and kept paths are never touched.
  */
 export async function restoreGitState(repoDir: string, taken: GitStateSnapshot, editable: readonly string[], options: RestoreOptions = {}): Promise<string[]> {
-  // Refs are shared by every worktree: while the model worked in this one, the engine may have moved
-  // the branch or kept a discarded commit for another experiment. Those writes are expected, not undone.
-  const snap: GitStateSnapshot = { ...taken, refs: refsWithEngineWrites(taken) };
   const g = git(repoDir);
   const editableSet = new Set(editable.map(normalize));
   const keep = (options.keep ?? DEFAULT_KEEP).map((k) => (k.endsWith('/') ? `${normalize(k)}/` : normalize(k)));
@@ -307,18 +304,26 @@ export async function restoreGitState(repoDir: string, taken: GitStateSnapshot, 
     has: (p: string): boolean => editableSet.has(p) || keep.some((k) => (k.endsWith('/') ? p.startsWith(k) || `${p}/` === k : p === k)),
   };
   // git's own control files first: a planted config or hook must not act during what follows.
-  const undone: string[] = await restoreControl(snap);
+  const undone: string[] = await restoreControl(taken);
   // A git command killed mid-way (a bash time limit) leaves its lock behind, and every later git
   // command would fail on it. Whatever ran is over by now, so a lock that appeared since is stale.
-  if (snap.gitDir !== null && !snap.indexLocked) {
-    const lock = path.join(snap.gitDir, 'index.lock');
+  if (taken.gitDir !== null && !taken.indexLocked) {
+    const lock = path.join(taken.gitDir, 'index.lock');
     if ((await captureFile(lock)).kind !== 'absent') {
       await rm(lock, { force: true });
       undone.push('.git/index.lock was left behind by an interrupted git command: removed');
     }
   }
 
-  let [status, refs] = await Promise.all([readStatus(g), readRefs(g)]);
+  let [status, allRefs] = await Promise.all([readStatus(g), readRefs(g)]);
+  // Refs are shared by every worktree: while the model worked in this one, the engine may have moved
+  // the branch or kept a commit for another experiment. Those refs are the engine's, neither undone
+  // nor written here (a write of ours could collide with the engine's own). The engine records a
+  // write before making it, and the list is taken after the refs were read, so a ref git has
+  // written for the engine is always on it.
+  const engines = engineRefsSince(taken);
+  const snap: GitStateSnapshot = { ...taken, refs: withoutRefs(taken.refs, engines) };
+  const refs = withoutRefs(allRefs, engines);
   const refsMoved = [...snap.refs].some(([r, h]) => refs.get(r) !== h) || refs.size !== snap.refs.size;
   if (refsMoved || status.branch !== snap.branch || status.head !== snap.head) {
     undone.push(...(await restoreHead(g, snap, status)));

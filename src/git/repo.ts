@@ -34,10 +34,32 @@ export function runGit(dir: string, args: string[], env: NodeJS.ProcessEnv = pro
 export const BRANCH_PREFIX = 'autoresearch/';
 
 /**
- * Every ref this process's engine wrote, in order (null: deleted). With experiments in worktrees,
- * the guard around one model's turn must tell these apart from what the model did (guard.ts).
+ * Every ref this process's engine wrote, in order, each recorded just before it is written. With
+ * experiments in worktrees, the guard around one model's turn must tell these apart from what the
+ * model did (guard.ts).
  */
-export const engineRefWrites: { ref: string; commit: string | null }[] = [];
+export const engineRefWrites: { ref: string; commit: string; done: boolean }[] = [];
+
+/**
+ * How many of the engine's ref writes are surely finished: those before the first still in progress.
+ * A guard snapshot counts from here, so a write that lands after the snapshot read the refs is
+ * always one "since" the snapshot.
+ */
+export function engineWritesSettled(): number {
+  const pending = engineRefWrites.findIndex((w) => !w.done);
+  return pending === -1 ? engineRefWrites.length : pending;
+}
+
+/** Record a ref write before making it, and mark it done once made (or failed). */
+async function engineWrite(ref: string, commit: string, write: () => Promise<unknown>): Promise<void> {
+  const entry = { ref, commit, done: false };
+  engineRefWrites.push(entry);
+  try {
+    await write();
+  } finally {
+    entry.done = true;
+  }
+}
 export const short = (commit: string): string => commit.slice(0, 7);
 
 async function gitConfig(dir: string, key: string): Promise<string | null> {
@@ -62,6 +84,17 @@ export async function fallbackIdentity(dir: string): Promise<string[]> {
 
 export class GitRepo {
   private identity: string[] = [];
+  /**
+   * Worktree adds, removes and prunes, one at a time: git 2.39 reads a half-written
+   * .git/worktrees/<name>/ of a concurrent add and fails ("failed to read …/commondir").
+   */
+  private worktreeTurn: Promise<unknown> = Promise.resolve();
+
+  private oneWorktreeOpAtATime<T>(op: () => Promise<T>): Promise<T> {
+    const result = this.worktreeTurn.then(op, op);
+    this.worktreeTurn = result.catch(() => undefined);
+    return result;
+  }
 
   private constructor(readonly dir: string) {}
 
@@ -146,8 +179,10 @@ export class GitRepo {
   /** Move HEAD (and the branch it is on) to `commit`, tree and index with it. */
   async resetHard(commit: string): Promise<void> {
     const branch = await this.currentBranch();
-    await this.run(['reset', '--hard', '--quiet', commit]);
-    if (branch !== null) engineRefWrites.push({ ref: `refs/heads/${branch}`, commit: await this.head() });
+    const reset = () => this.run(['reset', '--hard', '--quiet', commit]);
+    // Said before it is done: a guard restoring refs in another worktree meanwhile must expect it.
+    if (branch === null) await reset();
+    else await engineWrite(`refs/heads/${branch}`, (await this.resolve(commit)) ?? commit, reset);
   }
 
   async resetSoft(commit: string): Promise<void> {
@@ -156,15 +191,15 @@ export class GitRepo {
 
   /** Keep a commit reachable under a ref of ours, so a reset never makes an idea unrecoverable. */
   async keepRef(ref: string, commit: string): Promise<void> {
-    await this.run(['update-ref', ref, commit]);
-    engineRefWrites.push({ ref, commit: (await this.resolve(ref)) ?? commit });
+    // Said before it is done: a guard restoring refs in another worktree meanwhile must expect it.
+    await engineWrite(ref, (await this.resolve(commit)) ?? commit, () => this.run(['update-ref', ref, commit]));
   }
 
   // ---- worktrees: one per experiment in flight, so several can be drafted and trained at once ----
 
   /** A new worktree at `dir`, HEAD detached at `commit`. */
   async addWorktree(dir: string, commit: string): Promise<GitRepo> {
-    await this.run(['worktree', 'add', '--detach', '--quiet', dir, commit]);
+    await this.oneWorktreeOpAtATime(() => this.run(['worktree', 'add', '--detach', '--quiet', dir, commit]));
     const wt = new GitRepo(path.resolve(dir));
     wt.identity = this.identity;
     return wt;
@@ -172,12 +207,14 @@ export class GitRepo {
 
   /** Remove a worktree and its administrative files, whatever state it is in. */
   async removeWorktree(dir: string): Promise<void> {
-    try {
-      await this.run(['worktree', 'remove', '--force', '--force', dir]);
-    } catch {
-      fs.rmSync(dir, { recursive: true, force: true });
-      await this.run(['worktree', 'prune']);
-    }
+    await this.oneWorktreeOpAtATime(async () => {
+      try {
+        await this.run(['worktree', 'remove', '--force', '--force', dir]);
+      } catch {
+        fs.rmSync(dir, { recursive: true, force: true });
+        await this.run(['worktree', 'prune']);
+      }
+    });
   }
 
   /** Worktrees git knows of, the main one excluded. */
@@ -188,7 +225,7 @@ export class GitRepo {
   }
 
   async pruneWorktrees(): Promise<void> {
-    await this.run(['worktree', 'prune']);
+    await this.oneWorktreeOpAtATime(() => this.run(['worktree', 'prune']));
   }
 
   /**

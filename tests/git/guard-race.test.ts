@@ -1,18 +1,11 @@
 // With several experiments in flight, the guard that undoes one model's git meddling (restoreGitState,
 // in that experiment's worktree) runs while the engine writes refs for other experiments: a
 // moved/ or discarded/ ref, or the branch itself when a result is kept. The guard leaves the
-// engine's own writes alone by reading `engineRefWrites` (git/repo.ts), but GitRepo records a
-// write only after its `git update-ref` (or `git reset --hard`) has finished, and one more git call
-// later; and restoreGitState applies that list before it reads the refs. A restore whose ref read
-// falls between the write and its record takes the new ref for the model's and deletes it (or
-// moves the branch back). Found by tests/drills/kill9-slots.test.ts: an experiment moved onto a new
-// best lost its refs/autoresearch/<tag>/moved/<commit> ref (its first commit then had neither a
-// row nor a ref). The same window can put the branch back on the previous best after a keep.
-//
-// BUG (open, for the lead): `it.fails` until the engine's ref writes cannot be undone by a
-// concurrent guard (e.g. record the intended write before running git, and apply the records
-// after the guard reads the refs; or run the guard's ref restore and the engine's ref writes under
-// one lock). Then make it a plain `it`.
+// engine's own writes alone by reading `engineRefWrites` (git/repo.ts). Found by
+// tests/drills/kill9-slots.test.ts when GitRepo recorded a write only after making it and the guard
+// took the list before reading the refs: a restore whose read fell in between deleted the new ref
+// (or moved the branch back). Now a write is recorded before it is made, and the guard takes the
+// list after reading the refs.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,7 +21,7 @@ afterAll(() => {
 });
 
 describe('the guard in one worktree while the engine writes refs for another experiment', () => {
-  it.fails('every ref the engine keeps during a concurrent restore survives it', async () => {
+  it('every ref the engine keeps during a concurrent restore survives it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-guardrace-'));
     dirs.push(dir);
     git(dir, 'init', '-q', '-b', 'main');
@@ -59,7 +52,7 @@ describe('the guard in one worktree while the engine writes refs for another exp
     expect(lost).toEqual([]);
   }, 120_000);
 
-  it.fails('a keep that moves the branch during a concurrent restore stays on the branch', async () => {
+  it('a keep that moves the branch during a concurrent restore stays on the branch', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-guardrace-'));
     dirs.push(dir);
     git(dir, 'init', '-q', '-b', 'autoresearch/race');

@@ -3,10 +3,8 @@
 // add` lists the other worktrees and dies when it reads one that a concurrent `add` has created but
 // not yet filled ("fatal: failed to read .git/worktrees/0016/commondir: Success", git 2.39.5). In
 // the loop that error escapes runExperiment and ends the night (found by bench/pipeline.ts with
-// 2 slots). GitRepo's worktree calls must therefore be safe to call concurrently.
-//
-// BUG (open, for the lead): marked `it.fails` until GitRepo (or the lab) serializes worktree
-// add/remove/prune, e.g. one promise queue per repository. Then make it a plain `it`.
+// 2 slots). GitRepo's worktree calls must therefore be safe to call concurrently: it runs them
+// one at a time.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,7 +19,7 @@ afterAll(() => {
 });
 
 describe('worktrees added and removed concurrently', () => {
-  it.fails('12 experiments at a time, up to 150 times over: every add and remove succeeds', async () => {
+  it('12 experiments at a time, up to 150 times over: every add and remove succeeds', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-wtrace-'));
     dirs.push(dir);
     git(dir, 'init', '-q', '-b', 'main');
