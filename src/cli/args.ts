@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ENGINE_DEFAULTS } from '../engine/config.js';
 import { tagProblem } from '../engine/preflight.js';
 import type { Direction, SandboxMode } from '../engine/types.js';
+import { splitShellWords } from '../exec/slurmjob.js';
 
 export interface RunArgs {
   tag: string;
@@ -30,6 +31,9 @@ export interface RunArgs {
   trainNetwork: boolean;
   gpus: string[] | 'all' | null; // --gpus; 'all' is resolved from nvidia-smi -L at start; null: one slot
   lookahead: number;
+  executor: 'local' | 'slurm';
+  jobs: number; // --executor slurm: jobs in flight at once
+  slurmArgs: string[]; // --slurm-args, split as a shell would
 }
 
 export type Provider = 'anthropic' | 'openai';
@@ -45,6 +49,7 @@ export const DEFAULTS = {
   maxTurns: 30,
   apiPatienceSec: 3600,
   lookahead: ENGINE_DEFAULTS.lookahead,
+  jobs: 1,
 };
 
 export const RUN_HELP = `autoresearch — an autonomous research loop that runs all night on your GPU.
@@ -83,6 +88,13 @@ Options:
   --lookahead <n>          experiments the model drafts ahead per slot while it trains, so the
                            GPU never waits for the model; 0: each proposal sees the previous
                            result (strictly one at a time)  [${DEFAULTS.lookahead}]
+  --executor <local|slurm>  where runs train: on this machine, or as SLURM batch jobs submitted
+                           from here (a login node); the repository must then be on a filesystem
+                           the compute nodes share  [local]
+  --jobs <n>               --executor slurm: jobs in flight at once  [1]
+  --slurm-args "<args>"    --executor slurm: sbatch options for every job, e.g.
+                           "--partition=gpu --gres=gpu:1 --time=00:20:00" (nothing else is asked
+                           for: no GPU unless you ask for one)
   --program <file>         research protocol given to the model as its instructions  [${DEFAULTS.program}]
   --model <id>             model id (also AUTORESEARCH_MODEL); Claude's default: claude-sonnet-5-5;
                            required with --provider openai
@@ -125,7 +137,7 @@ Exit codes: 0 finished, 1 stopped on an error (resumable), 2 bad usage (nothing 
 export type ParseResult = { kind: 'run'; args: RunArgs } | { kind: 'help' } | { kind: 'version' } | { kind: 'error'; message: string };
 
 /** Flags that take a number: a negative value after them is their value, not an option. */
-const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience', '--lookahead']);
+const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience', '--lookahead', '--jobs']);
 
 /**
  * `--timeout -5` → `--timeout=-5`. parseArgs reads `-5` as an option and reports the flag as
@@ -197,6 +209,9 @@ export function parseRunArgs(argv: string[]): ParseResult {
         'no-train-network': { type: 'boolean' },
         gpus: { type: 'string' },
         lookahead: { type: 'string' },
+        executor: { type: 'string' },
+        jobs: { type: 'string' },
+        'slurm-args': { type: 'string' },
         tui: { type: 'boolean' },
         'no-tui': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -235,6 +250,22 @@ export function parseRunArgs(argv: string[]): ParseResult {
   const lookahead = v.lookahead === undefined ? DEFAULTS.lookahead : num(wholeNumber('--lookahead', v.lookahead, 0, ' of experiments'));
   const parsedGpus = v.gpus === undefined ? null : parseGpus(v.gpus);
   const gpus = parsedGpus === 'all' || parsedGpus === null ? parsedGpus : num(parsedGpus);
+  const executor = v.executor ?? 'local';
+  if (executor !== 'local' && executor !== 'slurm') errors.push(`--executor must be local or slurm, got "${executor}"`);
+  const jobs = v.jobs === undefined ? DEFAULTS.jobs : num(wholeNumber('--jobs', v.jobs, 1, ' of jobs'));
+  let slurmArgs: string[] = [];
+  if (v['slurm-args'] !== undefined) {
+    const words = splitShellWords(v['slurm-args']);
+    if ('error' in words) errors.push(`--slurm-args: ${words.error} in "${v['slurm-args']}"`);
+    else slurmArgs = words;
+  }
+  if (executor !== 'slurm') {
+    if (v.jobs !== undefined) errors.push('--jobs applies to --executor slurm; on this machine, give one slot per GPU with --gpus');
+    if (v['slurm-args'] !== undefined) errors.push('--slurm-args applies to --executor slurm');
+  } else {
+    if (v.gpus !== undefined) errors.push('--gpus does not go with --executor slurm: SLURM assigns the GPUs; ask for them in --slurm-args (e.g. --gres=gpu:1) and set the number of jobs with --jobs');
+    if (v['no-train-network']) errors.push('--no-train-network needs the sandbox, and SLURM jobs are not sandboxed (the cluster isolates them)');
+  }
   let apiPatienceSec = DEFAULTS.apiPatienceSec;
   if (v['api-patience'] !== undefined) {
     const d = parseDuration(v['api-patience']);
@@ -307,6 +338,9 @@ export function parseRunArgs(argv: string[]): ParseResult {
       trainNetwork: !v['no-train-network'],
       gpus,
       lookahead: lookahead ?? DEFAULTS.lookahead,
+      executor: executor as 'local' | 'slurm',
+      jobs: jobs ?? DEFAULTS.jobs,
+      slurmArgs,
     },
   };
 }

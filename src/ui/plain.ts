@@ -26,6 +26,7 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
   let counts = { keep: 0, discard: 0, crash: 0 };
   let usage: Usage = ZERO_USAGE;
   let lastTrainingLine: { experiment: number; elapsedSec: number } | null = null;
+  const jobStates = new Map<number, string>(); // a cluster job's last state said, per experiment
   let finished = false;
   let bannerShown = false;
 
@@ -116,6 +117,15 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
           line(e.at, `#${e.experiment} skipped: ${oneLine(e.reason)}`);
           return;
         case 'training': {
+          if (e.state !== undefined) {
+            // A queued job: one line when it starts waiting (and why), and one when it starts running.
+            const said = e.state === 'pending' ? `PENDING${e.reason ? ` (${e.reason})` : ''}` : 'RUNNING';
+            if (jobStates.get(e.experiment) !== `${e.jobId} ${said}`) {
+              jobStates.set(e.experiment, `${e.jobId} ${said}`);
+              line(e.at, `#${e.experiment} job ${e.jobId ?? '?'} ${said}`);
+            }
+            if (e.state === 'pending') return;
+          }
           const prev = lastTrainingLine && lastTrainingLine.experiment === e.experiment ? lastTrainingLine.elapsedSec : 0;
           if (e.elapsedSec - prev < TRAINING_EVERY_SEC) return;
           lastTrainingLine = { experiment: e.experiment, elapsedSec: e.elapsedSec };
@@ -124,6 +134,7 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
           return;
         }
         case 'result':
+          jobStates.delete(e.experiment);
           counts[e.row.status]++;
           usage = addUsage(usage, e.row.usage);
           standing = e.standing;
