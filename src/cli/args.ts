@@ -148,7 +148,8 @@ export function joinNegativeValues(argv: readonly string[]): string[] {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const next = argv[i + 1];
-    if (NUMERIC_FLAGS.has(arg) && next !== undefined && /^-[\d.$]/.test(next)) {
+    // --slurm-args takes sbatch options, which start with a dash: its next word is always its value.
+    if ((NUMERIC_FLAGS.has(arg) && next !== undefined && /^-[\d.$]/.test(next)) || (arg === '--slurm-args' && next !== undefined)) {
       out.push(`${arg}=${next}`);
       i++;
     } else out.push(arg);
