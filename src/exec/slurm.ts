@@ -313,9 +313,10 @@ function logHasMarker(logPath: string): boolean {
   try {
     const fd = fs.openSync(logPath, 'r');
     try {
-      const buf = Buffer.alloc(512);
+      // Near the top, not necessarily first: slurmstepd may write its own warnings before the script starts.
+      const buf = Buffer.alloc(64 * 1024);
       const n = fs.readSync(fd, buf, 0, buf.length, 0);
-      return buf.subarray(0, n).toString('utf8').startsWith(JOB_MARKER);
+      return buf.subarray(0, n).toString('utf8').includes(JOB_MARKER);
     } finally {
       fs.closeSync(fd);
     }

@@ -117,6 +117,40 @@ print('survived')
     expect(fs.readFileSync(path.join(cwd, 'run.log'), 'utf8')).toMatch(/must be on a filesystem the compute nodes share/);
   });
 
+  it('a job lost with its node (NODE_FAIL) is submitted once more, and that one counts', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const node = cluster.cmd('sinfo', '-h', '-o', '%N').trim();
+    const cwd = workdir();
+    const refs: RunRef[] = [];
+    const states: RunState[] = [];
+    let downed = false;
+    const end = await executor().run(spec(cwd, 'sleep 3; echo second-try-done'), never, {
+      onStart: (r) => refs.push(r),
+      onTick: (_s, st) => {
+        states.push(st);
+        if (st.phase === 'running' && !downed) {
+          downed = true;
+          // The node fails under the first job; it comes back a moment later for the second.
+          cluster!.cmd('scontrol', 'update', `nodename=${node}`, 'state=down', 'reason=test');
+          setTimeout(() => {
+            try {
+              cluster!.cmd('scontrol', 'update', `nodename=${node}`, 'state=resume');
+            } catch {
+              // already back by itself (ReturnToService=2 once slurmd answers)
+            }
+          }, 2000);
+        }
+      },
+    });
+    expect(refs).toHaveLength(2);
+    expect(refs[0]!.jobId).not.toBe(refs[1]!.jobId);
+    expect(cluster.cmd('scontrol', 'show', 'job', '-o', refs[0]!.jobId!)).toMatch(/JobState=NODE_FAIL/);
+    expect(end).toMatchObject({ exitCode: 0 });
+    expect(end.crashReason).toBeUndefined();
+    expect(fs.readFileSync(path.join(cwd, 'run.log'), 'utf8')).toContain('second-try-done');
+    await waitForIdle(cluster);
+  });
+
   it('stopLost cancels a job a killed program left queued or running, and says false once it is gone', async (ctx) => {
     if (!cluster) return ctx.skip();
     const jobId = cluster.cmd('sbatch', '--parsable', '--chdir', workdir(), '--output', '/dev/null', '--wrap', 'sleep 300').trim();
