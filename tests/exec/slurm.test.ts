@@ -14,12 +14,16 @@ let cluster: SlurmCluster | null = null;
 beforeAll(async () => {
   cluster = await startSlurm();
 }, 900_000);
+const made: string[] = [];
 afterAll(async () => {
   await cluster?.stop();
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 function workdir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'ar-slurm-run-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-slurm-run-'));
+  made.push(dir);
+  return dir;
 }
 
 function spec(cwd: string, cmd: string, over: Partial<RunSpec> = {}): RunSpec {
