@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ENGINE_DEFAULTS } from '../engine/config.js';
 import { tagProblem } from '../engine/preflight.js';
 import type { Direction, SandboxMode } from '../engine/types.js';
+import { splitShellWords } from '../exec/slurmjob.js';
 
 export interface RunArgs {
   tag: string;
@@ -32,6 +33,9 @@ export interface RunArgs {
   lookahead: number;
   baselineRuns: number;
   confirmRuns: number;
+  executor: 'local' | 'slurm';
+  jobs: number; // --executor slurm: jobs in flight at once
+  slurmArgs: string[]; // --slurm-args, split as a shell would
 }
 
 export type Provider = 'anthropic' | 'openai';
@@ -49,6 +53,7 @@ export const DEFAULTS = {
   lookahead: ENGINE_DEFAULTS.lookahead,
   baselineRuns: ENGINE_DEFAULTS.baselineRuns,
   confirmRuns: ENGINE_DEFAULTS.confirmRuns,
+  jobs: 1,
 };
 
 /** More runs of one experiment than this is a typo, not a plan (and seeds are numbered per experiment). */
@@ -96,6 +101,13 @@ Options:
                            noise; it is kept only if the mean of its runs beats the best's mean by
                            more than the noise allows (95% one-sided). --baseline-runs 1
                            --confirm-runs 0 is the classic single-run, strictly-better rule  [${DEFAULTS.confirmRuns}]
+  --executor <local|slurm>  where runs train: on this machine, or as SLURM batch jobs submitted
+                           from here (a login node); the repository must then be on a filesystem
+                           the compute nodes share  [local]
+  --jobs <n>               --executor slurm: jobs in flight at once  [1]
+  --slurm-args "<args>"    --executor slurm: sbatch options for every job, e.g.
+                           "--partition=gpu --gres=gpu:1 --time=00:20:00" (nothing else is asked
+                           for: no GPU unless you ask for one)
   --program <file>         research protocol given to the model as its instructions  [${DEFAULTS.program}]
   --model <id>             model id (also AUTORESEARCH_MODEL); Claude's default: claude-sonnet-5-5;
                            required with --provider openai
@@ -138,7 +150,7 @@ Exit codes: 0 finished, 1 stopped on an error (resumable), 2 bad usage (nothing 
 export type ParseResult = { kind: 'run'; args: RunArgs } | { kind: 'help' } | { kind: 'version' } | { kind: 'error'; message: string };
 
 /** Flags that take a number: a negative value after them is their value, not an option. */
-const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience', '--lookahead', '--baseline-runs', '--confirm-runs']);
+const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience', '--lookahead', '--baseline-runs', '--confirm-runs', '--jobs']);
 
 /**
  * `--timeout -5` → `--timeout=-5`. parseArgs reads `-5` as an option and reports the flag as
@@ -149,7 +161,8 @@ export function joinNegativeValues(argv: readonly string[]): string[] {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const next = argv[i + 1];
-    if (NUMERIC_FLAGS.has(arg) && next !== undefined && /^-[\d.$]/.test(next)) {
+    // --slurm-args takes sbatch options, which start with a dash: its next word is always its value.
+    if ((NUMERIC_FLAGS.has(arg) && next !== undefined && /^-[\d.$]/.test(next)) || (arg === '--slurm-args' && next !== undefined)) {
       out.push(`${arg}=${next}`);
       i++;
     } else out.push(arg);
@@ -217,6 +230,9 @@ export function parseRunArgs(argv: string[]): ParseResult {
         lookahead: { type: 'string' },
         'baseline-runs': { type: 'string' },
         'confirm-runs': { type: 'string' },
+        executor: { type: 'string' },
+        jobs: { type: 'string' },
+        'slurm-args': { type: 'string' },
         tui: { type: 'boolean' },
         'no-tui': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -257,6 +273,22 @@ export function parseRunArgs(argv: string[]): ParseResult {
   const confirmRuns = v['confirm-runs'] === undefined ? DEFAULTS.confirmRuns : num(runsWithin('--confirm-runs', v['confirm-runs'], 0));
   const parsedGpus = v.gpus === undefined ? null : parseGpus(v.gpus);
   const gpus = parsedGpus === 'all' || parsedGpus === null ? parsedGpus : num(parsedGpus);
+  const executor = v.executor ?? 'local';
+  if (executor !== 'local' && executor !== 'slurm') errors.push(`--executor must be local or slurm, got "${executor}"`);
+  const jobs = v.jobs === undefined ? DEFAULTS.jobs : num(wholeNumber('--jobs', v.jobs, 1, ' of jobs'));
+  let slurmArgs: string[] = [];
+  if (v['slurm-args'] !== undefined) {
+    const words = splitShellWords(v['slurm-args']);
+    if ('error' in words) errors.push(`--slurm-args: ${words.error} in "${v['slurm-args']}"`);
+    else slurmArgs = words;
+  }
+  if (executor !== 'slurm') {
+    if (v.jobs !== undefined) errors.push('--jobs applies to --executor slurm; on this machine, give one slot per GPU with --gpus');
+    if (v['slurm-args'] !== undefined) errors.push('--slurm-args applies to --executor slurm');
+  } else {
+    if (v.gpus !== undefined) errors.push('--gpus does not go with --executor slurm: SLURM assigns the GPUs; ask for them in --slurm-args (e.g. --gres=gpu:1) and set the number of jobs with --jobs');
+    if (v['no-train-network']) errors.push('--no-train-network needs the sandbox, and SLURM jobs are not sandboxed (the cluster isolates them)');
+  }
   let apiPatienceSec = DEFAULTS.apiPatienceSec;
   if (v['api-patience'] !== undefined) {
     const d = parseDuration(v['api-patience']);
@@ -331,6 +363,9 @@ export function parseRunArgs(argv: string[]): ParseResult {
       lookahead: lookahead ?? DEFAULTS.lookahead,
       baselineRuns: baselineRuns ?? DEFAULTS.baselineRuns,
       confirmRuns: confirmRuns ?? DEFAULTS.confirmRuns,
+      executor: executor as 'local' | 'slurm',
+      jobs: jobs ?? DEFAULTS.jobs,
+      slurmArgs,
     },
   };
 }

@@ -8,6 +8,8 @@ import { checkOpenAiKey, MISSING_MODEL, resolveBaseUrl, resolveOpenAiModel } fro
 import { resolveOpenAiPrice } from '../agent/openai/pricing.js';
 import { makeEngineConfig } from '../engine/config.js';
 import { listGpus } from '../exec/gpus.js';
+import { SlurmExecutor } from '../exec/slurm.js';
+import type { Executor } from '../exec/types.js';
 import { runLoop, UsageError } from '../engine/loop.js';
 import type { Agent, EngineConfig } from '../engine/types.js';
 import { decideSandbox } from '../proc/sandbox.js';
@@ -42,7 +44,14 @@ export function engineConfig(args: RunArgs, cwd: string, gpus: string[] | null =
     lookahead: args.lookahead,
     baselineRuns: args.baselineRuns,
     confirmRuns: args.confirmRuns,
+    executor: args.executor,
+    jobs: args.executor === 'slurm' ? args.jobs : 1,
   });
+}
+
+/** The executor --executor names; undefined: the engine's own local one (sandboxed as --sandbox says). */
+export function executorOf(args: RunArgs, env: NodeJS.ProcessEnv): Executor | undefined {
+  return args.executor === 'slurm' ? new SlurmExecutor({ args: args.slurmArgs, env }) : undefined;
 }
 
 /** The GPUs --gpus names, `all` read from nvidia-smi; or the message (exit 2) saying why they cannot be. */
@@ -57,7 +66,7 @@ export function gpusOf(args: RunArgs, env: NodeJS.ProcessEnv): string[] | null |
  * Run the loop with any agent, a UI and signal handling: the first Ctrl+C / SIGTERM stops the
  * experiment in flight (logged, tree reset, resumable); a second one exits at once.
  */
-export async function runWithUi(config: EngineConfig, agent: Agent, io: Io, opts: { tui: boolean | null; banner?: string }): Promise<number> {
+export async function runWithUi(config: EngineConfig, agent: Agent, io: Io, opts: { tui: boolean | null; banner?: string }, executor?: Executor): Promise<number> {
   // Said once, before the dashboard takes the screen; --sandbox on without a sandbox is refused by the engine (exit 2).
   const sandboxNotice = decideSandbox(config.sandbox ?? 'auto').notice;
   if (sandboxNotice) io.stderr.write(`autoresearch: ${sandboxNotice}\n`);
@@ -92,7 +101,7 @@ export async function runWithUi(config: EngineConfig, agent: Agent, io: Io, opts
       signal: controller.signal,
       gracefulStop: () => gracefulReason,
       env: io.env,
-    });
+    }, executor);
     await ui.close();
     return result.exitCode;
   } catch (err) {
@@ -145,7 +154,7 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
       return 2;
     }
     if (made.warning) io.stderr.write(`autoresearch: ${made.warning}\n`);
-    return runWithUi(engineConfig(args, io.cwd, gpus), made.agent, io, { tui: args.tui });
+    return runWithUi(engineConfig(args, io.cwd, gpus), made.agent, io, { tui: args.tui }, executorOf(args, io.env));
   }
   const keyProblem = checkApiKey(io.env);
   if (keyProblem) {
@@ -158,5 +167,5 @@ export async function runCommand(args: RunArgs, io: Io): Promise<number> {
     apiPatienceMs: args.apiPatienceSec * 1000,
     ...(args.baseUrl !== null ? { baseURL: args.baseUrl } : {}),
   });
-  return runWithUi(engineConfig(args, io.cwd, gpus), agent, io, { tui: args.tui });
+  return runWithUi(engineConfig(args, io.cwd, gpus), agent, io, { tui: args.tui }, executorOf(args, io.env));
 }

@@ -220,12 +220,16 @@ export class Lab {
     this.phase('training', experiment, slot, detail);
     const env: Record<string, string> = { ...this.env, [RESULT_FILE_ENV]: resultPath, [SEED_ENV]: String(seedOf(experiment, run)) };
     if (slot.gpu !== null) env.CUDA_VISIBLE_DEVICES = slot.gpu;
+    let jobId: string | undefined;
     const result = await this.executor.run(
       { cmd: this.config.runCmd, cwd, logPath, env, timeoutSec: this.config.timeoutSec, name: `autoresearch ${this.tag} #${experiment}` },
       this.opts.signal,
       {
-        onStart: (ref: RunRef) => this.note(experiment, { phase: 'training', runPid: ref.pid, runId: ref.runId, jobId: ref.jobId }),
-        onTick: (elapsedSec) =>
+        onStart: (ref: RunRef) => {
+          jobId = ref.jobId;
+          this.note(experiment, { phase: 'training', runPid: ref.pid, runId: ref.runId, jobId: ref.jobId });
+        },
+        onTick: (elapsedSec, state) =>
           this.emit({
             type: 'training',
             at: Date.now(),
@@ -234,6 +238,8 @@ export class Lab {
             timeoutSec: this.config.timeoutSec,
             logTail: logTail(readLogTail(logPath), LOG_TAIL_LINES),
             ...(label !== undefined ? { slot: label } : {}),
+            // A queued job's state is news; a local run is always running, said by the event itself.
+            ...(jobId !== undefined ? { state: state.phase, jobId, ...(state.phase === 'pending' && state.reason ? { reason: state.reason } : {}) } : {}),
           }),
       },
     );

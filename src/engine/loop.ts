@@ -34,10 +34,13 @@ const branchOf = (tag: string) => `${BRANCH_PREFIX}${tag}`;
 
 export async function runLoop(config: EngineConfig, agent: Agent, opts: LoopOptions, executor?: Executor): Promise<LoopResult> {
   const { repo, programText } = await preflight(config, opts.env ?? process.env);
+  const sandboxed = decideSandbox(config.sandbox ?? 'auto').on; // probed once, in preflight
+  // A cluster executor's jobs are isolated by the cluster: they are never wrapped in the sandbox.
+  const runs: Executor = executor ?? new LocalExecutor(sandboxed ? { network: config.trainNetwork ?? true } : null);
+  const unusable = await runs.check?.();
+  if (unusable) throw new UsageError(unusable);
   const lock = acquireLock(lockPath(repo.dir), config.tag);
   try {
-    const sandboxed = decideSandbox(config.sandbox ?? 'auto').on; // probed once, in preflight
-    const runs = executor ?? new LocalExecutor(sandboxed ? { network: config.trainNetwork ?? true } : null);
     const lab = new Lab(config, agent, opts, repo, runs, programText, branchOf(config.tag), path.join(repo.dir, RESULTS_FILE));
     return await run(lab);
   } finally {
@@ -45,9 +48,13 @@ export async function runLoop(config: EngineConfig, agent: Agent, opts: LoopOpti
   }
 }
 
-/** One slot per GPU given, or one slot that leaves the environment's GPUs as they are. */
-export function slotsOf(gpus: string[] | null | undefined): Slot[] {
-  return !gpus || gpus.length === 0 ? [{ index: 0, gpu: null }] : gpus.map((gpu, index) => ({ index, gpu }));
+/**
+ * One slot per GPU given; or `jobs` slots that leave the GPUs to the environment (a cluster's jobs
+ * get theirs from the cluster); or one such slot.
+ */
+export function slotsOf(gpus: string[] | null | undefined, jobs = 1): Slot[] {
+  if (gpus && gpus.length > 0) return gpus.map((gpu, index) => ({ index, gpu }));
+  return Array.from({ length: Math.max(1, jobs) }, (_, index) => ({ index, gpu: null }));
 }
 
 async function run(lab: Lab): Promise<LoopResult> {
@@ -85,7 +92,7 @@ async function run(lab: Lab): Promise<LoopResult> {
     sandboxed: lab.sandboxed,
   });
 
-  const slots = slotsOf(lab.config.gpus);
+  const slots = slotsOf(lab.config.gpus, lab.config.jobs);
   if (lab.best === null) {
     const stop = await runBaseline(lab, slots[0]!);
     if (stop) return finish(lab, stop.reason, stop.exitCode);

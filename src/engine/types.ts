@@ -135,6 +135,10 @@ export interface EngineConfig {
   confirmRuns: number;
   sandbox?: SandboxMode; // the model's shell and the training run in bubblewrap; 'auto' when absent
   trainNetwork?: boolean; // whether the sandboxed training run may reach the network; true when absent
+  /** Where runs train: this machine ('local', the default) or SLURM jobs ('slurm', see exec/slurm.ts). */
+  executor?: 'local' | 'slurm';
+  /** With a cluster executor: jobs in flight at once (one slot each, the GPU left to the cluster); 1 when absent. */
+  jobs?: number;
 }
 
 /**
@@ -148,7 +152,18 @@ export type EngineEvent =
   | { type: 'agent'; at: number; experiment: number; activity: AgentActivity; slot?: string }
   | { type: 'committed'; at: number; experiment: number; commit: string; description: string; restored: string[]; slot?: string }
   | { type: 'skipped'; at: number; experiment: number; reason: string; slot?: string }
-  | { type: 'training'; at: number; experiment: number; elapsedSec: number; timeoutSec: number; logTail: string[]; slot?: string }
+  | {
+      type: 'training';
+      at: number;
+      experiment: number;
+      elapsedSec: number; // since the run started; 0 while its job waits in a queue
+      timeoutSec: number;
+      logTail: string[];
+      slot?: string;
+      state?: 'pending' | 'running'; // a cluster job: waiting in the queue, or running
+      reason?: string; // why a pending job waits, as the cluster says (Resources, Priority)
+      jobId?: string; // the cluster's job id
+    }
   | {
       type: 'result';
       at: number;

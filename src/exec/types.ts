@@ -37,6 +37,8 @@ export interface RunEnd extends TrainingResult {
 
 export interface Executor {
   readonly name: string;
+  /** Why runs cannot start here (a missing sbatch, a controller that does not answer), checked before anything is touched; null when they can. */
+  check?(): Promise<string | null>;
   /** Run to the end; aborting `signal` stops the run at once (its result then says interrupted). */
   run(spec: RunSpec, signal: AbortSignal, hooks?: RunHooks): Promise<RunEnd>;
   /** Stop a run an earlier process started and lost (kill -9); true when something was still running. */

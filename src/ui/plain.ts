@@ -29,6 +29,7 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
   let usage: Usage = ZERO_USAGE;
   // Per experiment: runs on several GPUs report in turn, and each gets its own line a minute.
   const lastTrainingLine = new Map<number, number>();
+  const jobStates = new Map<number, string>(); // a cluster job's last state said, per experiment
   let finished = false;
   let bannerShown = false;
 
@@ -124,6 +125,15 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
           about(e, `skipped: ${oneLine(e.reason)}`);
           return;
         case 'training': {
+          if (e.state !== undefined) {
+            // A queued job: one line when it starts waiting (and why), and one when it starts running.
+            const said = e.state === 'pending' ? `PENDING${e.reason ? ` (${e.reason})` : ''}` : 'RUNNING';
+            if (jobStates.get(e.experiment) !== `${e.jobId} ${said}`) {
+              jobStates.set(e.experiment, `${e.jobId} ${said}`);
+              line(e.at, `#${e.experiment} job ${e.jobId ?? '?'} ${said}`);
+            }
+            if (e.state === 'pending') return;
+          }
           const prev = lastTrainingLine.get(e.experiment) ?? 0;
           if (e.elapsedSec - prev < TRAINING_EVERY_SEC) return;
           lastTrainingLine.set(e.experiment, e.elapsedSec);
@@ -133,6 +143,7 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
         }
         case 'result':
           lastTrainingLine.delete(e.experiment);
+          jobStates.delete(e.experiment);
           counts[e.row.status]++;
           usage = addUsage(usage, e.row.usage);
           standing = e.standing;

@@ -12,9 +12,28 @@ describe('parseRunArgs', () => {
         tag: 'rope-scaling', maxExperiments: null, maxHours: null, maxCostUsd: null, runCmd: 'uv run train.py', timeoutSec: 600,
         metric: 'val_bpb', direction: 'min', editable: ['train.py'], fixAttempts: 1, program: 'program.md', tui: null,
         model: null, maxTurns: 30, apiPatienceSec: 3600, provider: 'anthropic', baseUrl: null, priceIn: null, priceOut: null, sandbox: 'auto', trainNetwork: true,
-        gpus: null, lookahead: 1, baselineRuns: 3, confirmRuns: 2,
+        gpus: null, lookahead: 1, baselineRuns: 3, confirmRuns: 2, executor: 'local', jobs: 1, slurmArgs: [],
       },
     });
+  });
+
+  it('reads --executor slurm, --jobs and --slurm-args (split as a shell would)', () => {
+    const r = parseRunArgs(['--tag', 'x', '--executor', 'slurm', '--jobs', '8', '--slurm-args', `--partition=gpu --gres=gpu:1 --comment='two words' --time=00:20:00`]);
+    expect(r.kind === 'run' && [r.args.executor, r.args.jobs, r.args.slurmArgs]).toEqual(['slurm', 8, ['--partition=gpu', '--gres=gpu:1', '--comment=two words', '--time=00:20:00']]);
+  });
+
+  it('refuses SLURM flags that do not fit together, saying why', () => {
+    const message = (argv: string[]) => {
+      const r = parseRunArgs(['--tag', 'x', ...argv]);
+      return r.kind === 'error' ? r.message : '';
+    };
+    expect(message(['--executor', 'pbs'])).toMatch(/--executor must be local or slurm, got "pbs"/);
+    expect(message(['--executor', 'slurm', '--gpus', '0,1'])).toMatch(/--gpus does not go with --executor slurm: SLURM assigns the GPUs; ask for them in --slurm-args \(e\.g\. --gres=gpu:1\)/);
+    expect(message(['--jobs', '4'])).toMatch(/--jobs applies to --executor slurm/);
+    expect(message(['--slurm-args', '--mem=1G'])).toMatch(/--slurm-args applies to --executor slurm/);
+    expect(message(['--executor', 'slurm', '--jobs', '0'])).toMatch(/--jobs must be a whole number of jobs, 1 or more, got "0"/);
+    expect(message(['--executor', 'slurm', '--slurm-args', `--comment='open`])).toMatch(/--slurm-args: unclosed ' quote/);
+    expect(message(['--executor', 'slurm', '--no-train-network'])).toMatch(/SLURM jobs are not sandboxed/);
   });
 
   it('reads --gpus as one slot per GPU, and --lookahead', () => {

@@ -83,6 +83,17 @@ describe('autoresearch (the command)', () => {
     untouched(dir);
   });
 
+  it('--executor slurm where sbatch is not installed: exit 2 saying what to check, nothing touched', () => {
+    const dir = makeWorkspace();
+    // git and python3 on PATH, and no SLURM command, whatever this machine has.
+    const bin = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'bin-'));
+    for (const tool of ['git', 'python3']) fs.symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), path.join(bin, tool));
+    const r = cli(['--tag', 'x', '--no-tui', '--sandbox', 'off', '--run-cmd', 'python3 train.py', '--executor', 'slurm', '--jobs', '2', '--slurm-args', '--partition=gpu --gres=gpu:1'], dir, { ANTHROPIC_API_KEY: 'sk-test', PATH: bin });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('autoresearch: --executor slurm: sbatch was not found on PATH. Run autoresearch on a SLURM login node (where sbatch, scontrol and scancel work)');
+    untouched(dir);
+  });
+
   it('outside a git repository: exit 2 with the fix', () => {
     const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'not-a-repo-'));
     fs.writeFileSync(path.join(dir, 'program.md'), '#');

@@ -102,6 +102,20 @@ describe('plain mode', () => {
     expect(lines.join('\n')).not.toContain('streamed words');
   });
 
+  it("says when a cluster job waits in the queue (and why) and when it starts running, once each", () => {
+    const tick = (t: number, elapsedSec: number, state: 'pending' | 'running', reason?: string) =>
+      ({ type: 'training', at: at(t), experiment: 2, elapsedSec, timeoutSec: 600, logTail: [], state, jobId: '4242', ...(reason ? { reason } : {}) }) as EngineEvent;
+    const lines = logOf([
+      { type: 'phase', at: at(0), phase: 'training', experiment: 2 },
+      tick(1, 0, 'pending', 'Priority'),
+      tick(2, 0, 'pending', 'Priority'),
+      tick(3, 0, 'pending', 'Resources'),
+      tick(4, 0, 'running'),
+      tick(5, 1, 'running'),
+    ]);
+    expect(lines.slice(1).map((l) => l.replace(/^\S+ \S+\s+/, ''))).toEqual(['#2 job 4242 PENDING (Priority)', '#2 job 4242 PENDING (Resources)', '#2 job 4242 RUNNING']);
+  });
+
   it('shows a fractional timeout as given, not rounded down', () => {
     const lines = logOf([
       { type: 'started', at: at(0), tag: 't', branch: 'autoresearch/t', agent: 'm', config: { ...config, timeoutSec: 1.5 }, resumed: false, rows: [] },
