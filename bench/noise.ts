@@ -160,7 +160,7 @@ interface ArmResult {
   bestTrue: number; // the final best's true val_bpb
   bestReported: number; // what results.tsv says the best is (the mean of its runs)
   bestRuns: number; // how many runs that mean is of
-  luck: number[]; // per keep (the baseline included): its reported value minus its truth, in σ (negative: lucky)
+  luck: number[]; // per experiment: the luck of the bar it was judged against (the best's reported value minus its truth, in σ; negative: lucky)
   keptAfter: number[]; // keeps (the baseline not counted) by their number of runs: [1 run, 2 runs, 3 runs, ...]
   sigma: number | null; // the pooled noise σ at the end, as the engine estimated it
   df: number;
@@ -200,17 +200,19 @@ async function runArm(arm: Arm, plan: number[], salt: number): Promise<ArmResult
   const kept = new Map<string, number>();
   const seen = new Map<string, number>();
   let keptTruth = BASE;
-  const luck = [(rows[0]!.value - BASE) / SIGMA];
+  const luck: number[] = [];
+  let barLuck = (rows[0]!.value - BASE) / SIGMA;
   for (const r of rows.slice(1)) {
     const i = Number(/^change (\d+) /.exec(r.description)?.[1]);
     const effect = plan[i - 1];
     if (effect === undefined) throw new Error(`${arm.name}: a row that is no change of the plan: ${r.description}`);
     const k = kindOf(effect);
     seen.set(k, (seen.get(k) ?? 0) + 1);
+    luck.push(barLuck);
     if (r.status === 'keep') {
       kept.set(k, (kept.get(k) ?? 0) + 1);
       keptTruth += effect * SIGMA;
-      luck.push((r.value - keptTruth) / SIGMA);
+      barLuck = (r.value - keptTruth) / SIGMA;
     }
   }
   // The truth of the final best, read from the branch itself, must agree with the ledger's keeps.
@@ -276,7 +278,7 @@ async function main(): Promise<void> {
   line('training runs / classic\'s', '≤ 1.5x', (a) => `${(total(a, (r) => r.runs) / total(0, (r) => r.runs)).toFixed(2)}x`);
   line('experiments run more than once', '', (a) => String(total(a, (r) => r.confirmed)));
   line('keeps after 1 / 2 / 3 runs', '', (a) => [0, 1, 2].map((i) => total(a, (r) => r.keptAfter[i]!)).join(' / '));
-  line('the bar\'s luck: kept value − its truth, mean over keeps', '', (a) => sig(total(a, (r) => sum(r.luck)) / total(a, (r) => r.luck.length)));
+  line('the bar\'s luck: best\'s reported − true value, mean over experiments judged against it', '', (a) => sig(total(a, (r) => sum(r.luck)) / total(a, (r) => r.luck.length)));
   line('crashes', '0', (a) => String(total(a, (r) => r.crashes)));
   line(`pooled σ at the end, per replicate (true σ ${SIGMA})`, '', (a) => results[a]!.map((r) => (r.sigma === null ? 'none' : `${r.sigma.toFixed(5)} (df ${r.df})`)).join(', '));
 
