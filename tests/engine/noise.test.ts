@@ -70,7 +70,10 @@ describe('settle', () => {
   it('keeps, discards or confirms a run built on the current best by the noise rule', () => {
     const noise = { sigma: 0.005, df: 4 };
     const run = (values: number[], runsLeft = 2) => ({ outcome: measured(mean(values)), values, runBase: 'bbbbbbb1111', reruns: 0, runsLeft });
-    expect(settle(run([0.98]), best, 'min', noise)).toEqual({ kind: 'keep', margin: expect.stringMatching(/^better by 0\.020000, noise allows/) });
+    // Clearly better on one run: confirmed all the same, so the new bar is a mean, not a lucky draw.
+    expect(settle(run([0.98]), best, 'min', noise)).toEqual({ kind: 'confirm' });
+    expect(settle(run([0.98, 0.981, 0.979], 0), best, 'min', noise)).toEqual({ kind: 'keep', margin: expect.stringMatching(/^better by 0\.020000, noise allows/) });
+    expect(settle(run([0.98], 0), best, 'min', noise)).toEqual({ kind: 'keep', margin: expect.stringMatching(/^better by 0\.020000/) });
     expect(settle(run([0.995]), best, 'min', noise)).toEqual({ kind: 'confirm' });
     expect(settle(run([0.995], 0), best, 'min', noise)).toEqual({ kind: 'discard', reason: expect.stringMatching(/^within noise/) });
     expect(settle({ ...run([0.98]), outcome: { kind: 'crash', reason: 'OOM', memoryGb: 0 } }, best, 'min', noise)).toEqual({ kind: 'crash' });
