@@ -1,11 +1,14 @@
 // `autoresearch results --plot`: the picture researchers draw of such a night. Every experiment a
-// dot (kept ones green and labelled), the best-so-far as a step line. Vega-Lite describes the chart,
+// dot (kept ones green and labelled), the best-so-far as a step line. An experiment trained more
+// than once gets an error bar (± the standard deviation of its runs), and the best-so-far a band of
+// ± the pooled noise σ: what a later candidate had to clear. Vega-Lite describes the chart,
 // Vega renders it to SVG headless, resvg turns the SVG into a PNG. All three load only when asked,
 // so `autoresearch results` itself stays fast.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
+import { pooledNoise, runValues, stdDev } from '../engine/noise.js';
 import type { Direction, ResultRow } from '../engine/types.js';
 import { directionWords, formatValue } from '../ui/format.js';
 
@@ -52,6 +55,14 @@ export function plotSpec(input: PlotInput): TopLevelSpec {
   if (bestValue !== null && best.length > 0 && best[best.length - 1]!.n < lastN) best.push({ n: lastN, best: bestValue });
 
   const keeps = points.filter((p) => p.status === 'keep');
+  const errorBars = rows.flatMap((r, n) => {
+    const values = runValues(r);
+    if (r.status === 'crash' || values.length < 2) return [];
+    const sd = stdDev(values);
+    return [{ n, lo: r.value - sd, hi: r.value + sd }];
+  });
+  const noise = pooledNoise(rows.map(runValues));
+  const band = noise ? best.map((b) => ({ n: b.n, lo: b.best - noise.sigma, hi: b.best + noise.sigma })) : [];
   // Tens of thousands of grey dots are a cloud either way; thinning them keeps the SVG small and
   // the render quick, and every kept experiment is still drawn.
   const allDiscards = points.filter((p) => p.status === 'discard');
@@ -77,11 +88,15 @@ export function plotSpec(input: PlotInput): TopLevelSpec {
   const discarded = allDiscards.length;
   const pct = baseline !== undefined && finalBest !== undefined && baseline !== 0 ? ((direction === 'min' ? baseline - finalBest : finalBest - baseline) / Math.abs(baseline)) * 100 : null;
   const subtitle = [
-    `${rows.length} experiments: ${kept} kept, ${discarded} discarded, ${crashes} crashed${crashes ? ' (not shown)' : ''}${stride > 1 ? `; 1 in ${stride} discards drawn` : ''}`,
-    finalBest !== undefined ? `best ${formatValue(finalBest)}${pct !== null ? ` (${pct.toFixed(2)}% better than baseline)` : ''}` : '',
-  ]
-    .filter(Boolean)
-    .join(' · ');
+    [
+      `${rows.length} experiments: ${kept} kept, ${discarded} discarded, ${crashes} crashed${crashes ? ' (not shown)' : ''}${stride > 1 ? `; 1 in ${stride} discards drawn` : ''}`,
+      finalBest !== undefined ? `best ${formatValue(finalBest)}${pct !== null ? ` (${pct.toFixed(2)}% better than baseline)` : ''}` : '',
+    ]
+      .filter(Boolean)
+      .join(' · '),
+    // A second line, so the title stays within the chart's width.
+    ...(noise ? [`band: best ± noise σ ${formatValue(noise.sigma)}; bars: ± the spread of repeated runs`] : []),
+  ];
 
   // Half an experiment of room at each end, so the first and last dots are whole.
   const xPad = Math.max(0.5, lastN * 0.01);
@@ -109,6 +124,16 @@ export function plotSpec(input: PlotInput): TopLevelSpec {
     padding: 12,
     title: { text: `autoresearch · ${input.tag}`, subtitle, anchor: 'start', fontSize: 16, subtitleFontSize: 11 },
     layer: [
+      {
+        data: { values: band },
+        mark: { type: 'area', interpolate: 'step-after', color: KEEP, opacity: 0.12, clip: true },
+        encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' } },
+      },
+      {
+        data: { values: errorBars },
+        mark: { type: 'rule', color: '#777777', strokeWidth: 1, clip: true },
+        encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' } },
+      },
       {
         data: { values: discards },
         mark: { type: 'circle', size: 36, color: DISCARD, opacity: 0.9, clip: true },

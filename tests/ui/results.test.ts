@@ -180,6 +180,32 @@ describe('autoresearch results', () => {
     expect(svg).toContain('raise matrix lr to 0.04'); // kept experiments are labelled
   });
 
+  it('--plot draws an error bar for each experiment run more than once, and the noise band around the best', async () => {
+    const dir = tempDir();
+    const repeated = [
+      { ...baselineRow, values: [0.9969, 0.9979, 0.9989] },
+      { ...keepRow, values: [0.9902, 0.9912, 0.9922] },
+      discardRow,
+      { ...crashRow },
+    ];
+    fs.writeFileSync(path.join(dir, 'results.tsv'), tsv(repeated));
+    const { code } = await run(dir, '--plot', 'noise.svg');
+    expect(code).toBe(0);
+    const svg = fs.readFileSync(path.join(dir, 'noise.svg'), 'utf8');
+    new Resvg(svg); // well-formed
+    const rules = svg.match(/<g class="mark-rule role-mark[^"]*"[^>]*>(.*?)<\/g>/g) ?? [];
+    expect(rules).toHaveLength(1);
+    expect((rules[0]!.match(/<line /g) ?? []).length).toBe(2); // the two experiments with three runs each
+    expect(svg).toMatch(/<g class="mark-area role-mark[^"]*"/);
+    expect(svg).toContain('band: best ± noise σ 0.001000; bars: ± the spread of repeated runs');
+    // Without repeated runs, neither is drawn.
+    fs.writeFileSync(path.join(dir, 'results.tsv'), tsv(nov26));
+    await run(dir, '--plot', 'plain.svg');
+    const plain = fs.readFileSync(path.join(dir, 'plain.svg'), 'utf8');
+    expect(plain).not.toContain('band: best');
+    expect((plain.match(/<g class="mark-rule role-mark[^"]*"[^>]*>(.*?)<\/g>/g) ?? []).join('')).not.toContain('<line ');
+  });
+
   it('--plot FILE.png writes a PNG at twice the SVG size, and --json stays parseable', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'results.tsv'), tsv(nov26));
