@@ -33,6 +33,8 @@ export interface TrainingProgress {
   timeoutSec: number;
   logTail: string[];
   at: number; // when the engine reported it, so the view can keep the clock moving in between
+  /** A cluster job: waiting in the queue (and why) or running, with its id; absent for a local run. */
+  job?: { state: 'pending' | 'running'; reason?: string; id?: string };
 }
 
 export interface UsageTotals {
@@ -430,7 +432,14 @@ export function reduce(state: DashboardState, e: EngineEvent): DashboardState {
         upsert(s, e.experiment, e.slot, 'training', e.at, (f) => ({
           ...f,
           runStartedAt: f.runStartedAt ?? e.at,
-          training: { experiment: e.experiment, elapsedSec: e.elapsedSec, timeoutSec: e.timeoutSec, logTail: e.logTail, at: e.at },
+          training: {
+            experiment: e.experiment,
+            elapsedSec: e.elapsedSec,
+            timeoutSec: e.timeoutSec,
+            logTail: e.logTail,
+            at: e.at,
+            ...(e.state ? { job: { state: e.state, ...(e.reason ? { reason: e.reason } : {}), ...(e.jobId ? { id: e.jobId } : {}) } } : {}),
+          },
         })),
       );
     case 'result': {

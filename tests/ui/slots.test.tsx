@@ -76,6 +76,15 @@ describe('Slots', () => {
     expect(words({ ...f('training', 're-run on the new best abc1234: uv run train.py'), training: run })).toBe('re-running on the new best 1m12s/5m00s');
     // A timeout shorter than the 5-minute budget is the budget.
     expect(words({ ...f('baseline'), training: { ...run, timeoutSec: 90 } })).toBe('baseline 1m12s/1m30s');
+    // A SLURM job: waiting in the queue (its clock not started), then running, with its id.
+    expect(words({ ...f('training'), training: { ...run, elapsedSec: 0, job: { state: 'pending', reason: 'Resources', id: '4711' } } })).toBe('PENDING (Resources) · job 4711 12s');
+    expect(words({ ...f('training'), training: { ...run, job: { state: 'running', id: '4711' } } })).toBe('RUNNING · job 4711 1m12s/5m00s');
+  });
+
+  it('the reducer keeps what a cluster job says of itself', () => {
+    const start = night.inFlight[0]!;
+    const state = reduce(night, { type: 'training', at: at(200), experiment: start.experiment, elapsedSec: 0, timeoutSec: 600, logTail: [], state: 'pending', reason: 'Priority', jobId: '99' });
+    expect(state.inFlight.find((x) => x.experiment === start.experiment)?.training?.job).toEqual({ state: 'pending', reason: 'Priority', id: '99' });
   });
 
   it('fits any width', () => {

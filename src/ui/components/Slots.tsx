@@ -20,7 +20,7 @@ function budgetOf(timeoutSec: number): number {
 export function runElapsed(f: InFlight, now: number, finished: boolean): number {
   const t = f.training;
   if (!t) return 0;
-  const live = (f.phase === 'training' || f.phase === 'baseline') && !finished;
+  const live = (f.phase === 'training' || f.phase === 'baseline') && !finished && t.job?.state !== 'pending';
   const extra = live ? Math.max(0, (now - t.at) / 1000) : 0;
   return Math.min(t.timeoutSec, t.elapsedSec + extra);
 }
@@ -43,6 +43,12 @@ export function slotPhaseWords(f: InFlight, now: number, finished = false): { gl
     case 'rebasing':
       return { glyph: '↻', text: 'moving onto the new best', time: '', color: 'blue' };
     case 'training':
+      // A cluster job waits in the queue before it runs: its clock has not started.
+      if (f.training?.job?.state === 'pending') {
+        const why = f.training.job.reason ? ` (${f.training.job.reason})` : '';
+        return { glyph: '…', text: `PENDING${why}${f.training.job.id ? ` · job ${f.training.job.id}` : ''}`, time: since, color: 'yellow' };
+      }
+      if (f.training?.job?.id) return { glyph: '▶', text: `RUNNING · job ${f.training.job.id}`, time: run, color: 'cyan' };
       // The engine says so in the run's detail: the change beat its base, and the best moved meanwhile.
       if (f.detail?.startsWith('re-run')) return { glyph: '↻', text: 're-running on the new best', time: run, color: 'cyan' };
       return { glyph: '▶', text: 'training', time: run, color: 'cyan' };
