@@ -69,7 +69,9 @@ export function gpusOf(args: RunArgs, env: NodeJS.ProcessEnv): string[] | null |
 export async function runWithUi(config: EngineConfig, agent: Agent, io: Io, opts: { tui: boolean | null; banner?: string }, executor?: Executor): Promise<number> {
   // Said once, before the dashboard takes the screen; --sandbox on without a sandbox is refused by the engine (exit 2).
   const sandboxNotice = decideSandbox(config.sandbox ?? 'auto').notice;
-  if (sandboxNotice) io.stderr.write(`autoresearch: ${sandboxNotice}\n`);
+  // SLURM jobs are the cluster's to isolate: what is left unisolated here is the model's shell.
+  const notice = sandboxNotice && config.executor === 'slurm' ? sandboxNotice.replace(/^runs are not isolated/, "the model's shell is not isolated (SLURM isolates the training jobs)") : sandboxNotice;
+  if (notice) io.stderr.write(`autoresearch: ${notice}\n`);
   const controller = new AbortController();
   let gracefulReason: string | null = null;
   const ui = startUi({

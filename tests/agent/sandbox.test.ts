@@ -173,4 +173,14 @@ describe('without bubblewrap (a PATH without bwrap)', () => {
     expect(r.stdout).toMatch(/started nobwrap .* · NOT sandboxed/);
     expect(run(dir, ['--max-experiments', '0', '--sandbox', 'off']).stderr).not.toContain('not isolated');
   });
+
+  it('with --executor slurm the line says what is left unisolated: the model\'s shell', () => {
+    const dir = makeWorkspace();
+    // No sbatch on this PATH either: the start is refused (exit 2) right after the line.
+    const r = run(dir, ['--max-experiments', '0', '--executor', 'slurm']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.split('\n').filter((l) => l.includes('not isolated'))).toEqual([
+      "autoresearch: the model's shell is not isolated (SLURM isolates the training jobs): bubblewrap is not installed: install it (apt install bubblewrap, or dnf install bubblewrap). Pass --sandbox off to silence this line.",
+    ]);
+  });
 });
