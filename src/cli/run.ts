@@ -14,7 +14,7 @@ import { runLoop, UsageError } from '../engine/loop.js';
 import type { Agent, EngineConfig } from '../engine/types.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import { freeBytes } from '../proc/training.js';
-import { killTrackedGroupsNow } from '../proc/tree.js';
+import { LocalExecutor } from '../exec/local.js';
 import { startUi } from '../ui/index.js';
 import type { RunArgs } from './args.js';
 
@@ -62,6 +62,9 @@ export function gpusOf(args: RunArgs, env: NodeJS.ProcessEnv): string[] | null |
   return listed;
 }
 
+/** Stops the local runs on a forced exit when no executor was given (the engine then uses a local one). */
+const LOCAL = new LocalExecutor();
+
 /**
  * Run the loop with any agent, a UI and signal handling: the first Ctrl+C / SIGTERM stops the
  * experiment in flight (logged, tree reset, resumable); a second one exits at once.
@@ -91,7 +94,7 @@ export async function runWithUi(config: EngineConfig, agent: Agent, io: Io, opts
       return;
     }
     // Second signal: the user means it. Nothing is lost: the next start recovers from inflight.json.
-    killTrackedGroupsNow();
+    (executor ?? LOCAL).stopAllNow();
     io.stderr.write(`\nautoresearch: forced exit. Run the same command again to recover and resume.\n`);
     process.exit(signal === 'SIGTERM' ? 143 : 130);
   };

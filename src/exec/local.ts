@@ -2,7 +2,7 @@
 // through CUDA_VISIBLE_DEVICES.
 
 import { runTraining } from '../proc/training.js';
-import { groupAlive, killTree, markedPids } from '../proc/tree.js';
+import { groupAlive, killTrackedGroupsNow, killTree, markedPids } from '../proc/tree.js';
 import type { Executor, RunEnd, RunHooks, RunRef, RunSpec } from './types.js';
 
 export class LocalExecutor implements Executor {
@@ -23,6 +23,10 @@ export class LocalExecutor implements Executor {
       onStart: (pid, runId) => hooks.onStart?.({ executor: this.name, pid, runId }),
       onTick: (elapsedSec) => hooks.onTick?.(elapsedSec, { phase: 'running' }),
     });
+  }
+
+  stopAllNow(): void {
+    killTrackedGroupsNow();
   }
 
   async stopLost(ref: RunRef): Promise<boolean> {

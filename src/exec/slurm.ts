@@ -5,7 +5,7 @@
 // start, and scancel what we no longer want. Job ids go to the state files through onStart, so a
 // restart after kill -9 cancels what is still queued or running.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { LocalExecutor } from './local.js';
 import { crashReasonOf, isTransient, isUnknownJob, jobName, jobPhase, parseSacct, parseScontrolJob, retryable, signalName, type JobInfo } from './slurmjob.js';
@@ -71,6 +71,8 @@ export class SlurmExecutor implements Executor {
   private readonly pollMs: number;
   private readonly patienceMs: number;
   private readonly markerGraceMs: number;
+  /** Jobs submitted and not yet seen to end: a forced exit cancels them on the way out. */
+  private readonly live = new Set<string>();
 
   constructor(opts: SlurmOptions = {}) {
     this.args = opts.args ?? [];
@@ -138,6 +140,7 @@ export class SlurmExecutor implements Executor {
       }
       throw err;
     }
+    this.live.add(jobId);
     try {
       hooks.onStart?.({ executor: this.name, jobId });
     } catch (err) {
@@ -145,7 +148,17 @@ export class SlurmExecutor implements Executor {
       await this.cancel(jobId).catch(() => undefined);
       throw err;
     }
-    return this.follow(jobId, spec, signal, hooks);
+    try {
+      return await this.follow(jobId, spec, signal, hooks);
+    } finally {
+      this.live.delete(jobId);
+    }
+  }
+
+  stopAllNow(): void {
+    // Synchronous on purpose: the process is about to exit and waits for nothing.
+    if (this.live.size > 0) spawnSync('scancel', [...this.live], { env: this.env, stdio: 'ignore', timeout: 10_000 });
+    this.live.clear();
   }
 
   /** Wait for the job to end: state polled, timeout counted from its start, cancelled on abort. */

@@ -43,4 +43,6 @@ export interface Executor {
   run(spec: RunSpec, signal: AbortSignal, hooks?: RunHooks): Promise<RunEnd>;
   /** Stop a run an earlier process started and lost (kill -9); true when something was still running. */
   stopLost(ref: RunRef): Promise<boolean>;
+  /** On a forced exit (a second Ctrl+C): stop every run of this process now, synchronously, as best it can. */
+  stopAllNow(): void;
 }

@@ -83,6 +83,22 @@ describe('SLURM executor on a real cluster', { timeout: 60_000 }, () => {
     expect(cluster.queue()).toEqual([]);
   });
 
+  it('stopAllNow (a forced exit, the second Ctrl+C) cancels every job in flight at once', async (ctx) => {
+    if (!cluster) return ctx.skip();
+    const slurm = executor();
+    let started = 0;
+    const both = Promise.all(
+      [workdir(), workdir()].map((cwd) => slurm.run(spec(cwd, 'sleep 300'), never, { onStart: () => started++ })),
+    );
+    const deadline = Date.now() + 30_000;
+    while ((started < 2 || cluster.queue().length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(cluster.queue()).toHaveLength(2);
+    slurm.stopAllNow();
+    expect(cluster.queue()).toEqual([]); // synchronous: gone before it returns
+    const ends = await both;
+    for (const end of ends) expect(end.exitCode).not.toBe(0);
+  });
+
   it("a job over its --mem ends as OUT_OF_MEMORY: crash reason OOM", async (ctx) => {
     if (!cluster) return ctx.skip();
     const hog = `python3 -c "
