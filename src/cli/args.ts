@@ -69,11 +69,12 @@ Usage:
                                          no GPU and no API key needed
   autoresearch init [DIR]                write program.md, train.py, prepare.py ... into DIR
 
-Each experiment: Claude makes one change to the editable files → the program commits it → runs
-the training command → reads the metric from run.log → keeps the commit if it beat the best,
-otherwise resets the branch (the idea stays under refs/autoresearch/<tag>/discarded/) → appends a
-row to results.tsv. Stop with q (after the current experiment) or Ctrl+C (now); run the same
-command again to resume.
+Each experiment: the model (Claude by default) makes one change to the editable files → the
+program commits it → runs the training command → takes the metric from prepare.py's verdict (or
+run.log) → keeps the commit if it beat the best beyond the noise, otherwise resets the branch (the
+idea stays under refs/autoresearch/<tag>/discarded/) → appends a row to results.tsv. While one experiment trains, the next is drafted (--lookahead); with --gpus,
+every GPU trains one. Stop with q (no new experiment starts; those in flight finish) or Ctrl+C
+(now); run the same command again to resume.
 
 Options:
   --tag <tag>              name of this line of research; branch autoresearch/<tag> (required)
