@@ -15,9 +15,8 @@
 // undoing the engine's concurrent ref writes; tests/git/worktree-race.test.ts, concurrent
 // `git worktree add` dying).
 
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeEngineConfig } from '../../src/engine/config.js';
@@ -25,7 +24,8 @@ import { runLoop } from '../../src/engine/loop.js';
 import { readResultsFile, rowsOfTag } from '../../src/ledger/results.js';
 import { ZERO_USAGE, type Agent, type EngineEvent, type ResultRow } from '../../src/engine/types.js';
 import { knobTrainer } from '../fixtures/drill-trainer.mjs';
-import { hostPid, pidFile } from '../helpers/workspace.js';
+import { drillWorkspace, git, prng, trainerPids } from '../helpers/drill.js';
+import { pidFile } from '../helpers/workspace.js';
 
 const DRIVER = path.resolve('tests/fixtures/drill-driver.mjs');
 if (!fs.existsSync(path.resolve('dist/engine/loop.js'))) throw new Error('Build first: npm run build (npm test does it).');
@@ -36,17 +36,6 @@ const THINK_MS = 250;
 const TRAIN_SEC = 1;
 const GPUS = ['0', '1', '2'];
 const TAG = 'drill';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface DriverEvent {
   type: EngineEvent['type'];
@@ -92,55 +81,8 @@ afterAll(() => {
   }
 });
 
-function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
-}
-
 function workspace(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-drill-slots-'));
-  dirs.push(dir);
-  git(dir, 'init', '-q', '-b', 'main');
-  git(dir, 'config', 'user.name', 'Drill');
-  git(dir, 'config', 'user.email', 'drill@example.com');
-  fs.writeFileSync(path.join(dir, 'program.md'), '# protocol\nMake one change to train.py.\n');
-  fs.writeFileSync(path.join(dir, 'train.py'), knobTrainer(TRAIN_SEC, 'initial'));
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'initial');
-  return dir;
-}
-
-/** Alive and not a zombie. */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The drill's trainers and workers still running. A run's pid is recorded in its sandbox's PID
- * namespace, and once that namespace is gone the kernel may give its number to another sandbox
- * (other tests run beside this one): a process counts only if it also works in this repository.
- */
-function trainerPids(dir: string): number[] {
-  const file = pidFile(dir, 'drill-pids');
-  if (!fs.existsSync(file)) return [];
-  const root = fs.realpathSync(dir);
-  const ours = (pid: number): boolean => {
-    try {
-      return fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(root);
-    } catch {
-      return false; // gone
-    }
-  };
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(hostPid).filter((p): p is number => p !== null && ours(p));
+  return drillWorkspace('autoresearch-drill-slots-', knobTrainer(TRAIN_SEC, 'initial'), dirs);
 }
 
 /** The runs that ended on their own: [GPU, start, end] from the trainer's start and end lines. */
@@ -254,7 +196,7 @@ function checkInvariants(dir: string, initial: string, earlier: ResultRow[], ann
   expect(branch, `${where}: the branch is not the kept commits`).toEqual(keeps.slice(1).map((r) => r.commit));
 
   // No process left: every trainer and every worker it started is gone.
-  expect(trainerPids(dir).filter(running), `${where}: processes still running`).toEqual([]);
+  expect(trainerPids(dir), `${where}: processes still running`).toEqual([]);
   return rows;
 }
 

@@ -9,9 +9,8 @@
 //
 // Needs `npm run build` first (the driver imports dist/). Reproduce a failure with DRILL_SEED=<seed>.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeEngineConfig } from '../../src/engine/config.js';
@@ -19,7 +18,7 @@ import { runLoop } from '../../src/engine/loop.js';
 import { readResultsFile, rowsOfTag } from '../../src/ledger/results.js';
 import { ZERO_USAGE, type Agent, type EngineEvent, type ResultRow } from '../../src/engine/types.js';
 import { trainer } from '../fixtures/drill-trainer.mjs';
-import { hostPid, pidFile } from '../helpers/workspace.js';
+import { drillWorkspace, git, prng, trainerPids } from '../helpers/drill.js';
 
 const DRIVER = path.resolve('tests/fixtures/drill-driver.mjs');
 if (!fs.existsSync(path.resolve('dist/engine/loop.js'))) throw new Error('Build first: npm run build (npm test does it).');
@@ -29,18 +28,6 @@ const ROUNDS = 10;
 const THINK_MS = 150;
 const TRAIN_SEC = 0.3;
 const TAG = 'drill';
-
-/** mulberry32: a tiny seeded PRNG, so every run of the drill kills at the same moments. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface DriverEvent {
   type: EngineEvent['type'];
@@ -71,43 +58,8 @@ afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
-}
-
 function workspace(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-drill-'));
-  dirs.push(dir);
-  git(dir, 'init', '-q', '-b', 'main');
-  git(dir, 'config', 'user.name', 'Drill');
-  git(dir, 'config', 'user.email', 'drill@example.com');
-  fs.writeFileSync(path.join(dir, 'program.md'), '# protocol\nMake one change to train.py.\n');
-  fs.writeFileSync(path.join(dir, 'train.py'), trainer(1.0, TRAIN_SEC, 'initial'));
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'initial');
-  return dir;
-}
-
-/** Alive and not a zombie (a dead child not yet reaped by whoever inherited it). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function trainerPids(dir: string): number[] {
-  const file = pidFile(dir, 'drill-pids');
-  if (!fs.existsSync(file)) return [];
-  // One "<pid> <pid namespace>" line per process; those no longer anywhere are left out.
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(hostPid).filter((p): p is number => p !== null);
+  return drillWorkspace('autoresearch-drill-', trainer(1.0, TRAIN_SEC, 'initial'), dirs);
 }
 
 const rowsOf = (dir: string): ResultRow[] => rowsOfTag(readResultsFile(path.join(dir, 'results.tsv')).rows, TAG);
@@ -227,7 +179,7 @@ describe('kill -9 drill', () => {
       expect(branch, where).toEqual(keeps.slice(1).map((r) => r.commit));
 
       // No orphan: every trainer and every child it started is gone once the restart is done.
-      const alive = trainerPids(dir).filter(running);
+      const alive = trainerPids(dir);
       expect(alive, `${where}: processes still running`).toEqual([]);
     }
 
