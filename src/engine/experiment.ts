@@ -8,7 +8,7 @@ import path from 'node:path';
 import { GitRepo, short } from '../git/repo.js';
 import { clearExperimentState, worktreePath, writeExperimentState } from '../ledger/state.js';
 import type { Outcome } from './decide.js';
-import { DISK_FULL, discardedRef, fixLogTail, interruptExitCode, movedRef, RUN_LOG, slotLabel, type AgentEdit, type Lab, type Mutex, type Slot } from './lab.js';
+import { DISK_FULL, discardedRef, fixLogTail, interruptExitCode, movedRef, RUN_LOG, slotField, type AgentEdit, type Lab, type Mutex, type Slot } from './lab.js';
 import { needsRebase, settle } from './schedule.js';
 import { addUsage, ZERO_USAGE, type ResultRow, type Status, type Usage } from './types.js';
 
@@ -64,7 +64,7 @@ class Experiment {
       description: null,
       startedAt: this.startedAt,
       worktree: this.dir,
-      ...(slotLabel(this.slot) !== undefined ? { slot: slotLabel(this.slot) } : {}),
+      ...slotField(this.slot),
     });
     let end: ExperimentEnd | null = null;
     try {
@@ -116,8 +116,20 @@ class Experiment {
     this.commit = await this.worktree.commitFiles(changed, description);
     lab.inFlight.set(n, { description });
     lab.note(n, { phase: 'waiting', base: this.base, commit: this.commit, description });
-    const label = slotLabel(this.slot);
-    lab.emit({ type: 'committed', at: Date.now(), experiment: n, commit: short(this.commit), description, restored, ...(label !== undefined ? { slot: label } : {}) });
+    this.announceCommit(restored);
+  }
+
+  /** Tell the world the experiment's commit is now this.commit (a draft, a move onto the best, a fix). */
+  private announceCommit(restored: string[]): void {
+    this.lab.emit({
+      type: 'committed',
+      at: Date.now(),
+      experiment: this.n,
+      commit: short(this.commit),
+      description: this.description,
+      restored,
+      ...slotField(this.slot),
+    });
   }
 
   /** Drop an experiment that never reached a commit, keeping its edits reachable under a ref. */
@@ -222,8 +234,7 @@ class Experiment {
     this.base = target;
     this.commit = picked;
     lab.note(this.n, { base: this.base, commit: this.commit });
-    const label = slotLabel(this.slot);
-    lab.emit({ type: 'committed', at: Date.now(), experiment: this.n, commit: short(picked), description: this.description, restored: [], ...(label !== undefined ? { slot: label } : {}) });
+    this.announceCommit([]);
     return true;
   }
 
@@ -245,8 +256,7 @@ class Experiment {
       lab.phase('committing', n, this.slot, `fix ${attempt}: ${this.description}`);
       this.commit = await this.worktree.commitFiles(changed, this.description);
       lab.note(n, { commit: this.commit, description: this.description });
-      const label = slotLabel(this.slot);
-      lab.emit({ type: 'committed', at: Date.now(), experiment: n, commit: short(this.commit), description: this.description, restored: fix.restored, ...(label !== undefined ? { slot: label } : {}) });
+      this.announceCommit(fix.restored);
       outcome = await this.trainOnce(detail);
     }
     return outcome;

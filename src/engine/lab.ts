@@ -56,7 +56,8 @@ export interface Slot {
   gpu: string | null; // its CUDA_VISIBLE_DEVICES; null leaves the environment's as it is
 }
 
-export const slotLabel = (slot: Slot): string | undefined => (slot.gpu === null ? undefined : slot.gpu);
+/** The `slot` field of an event or row: the slot's GPU, absent when the run has the machine's own GPUs. */
+export const slotField = (slot: Slot | null | undefined): { slot?: string } => (slot && slot.gpu !== null ? { slot: slot.gpu } : {});
 
 export function interruptExitCode(signal: AbortSignal): number {
   return signal.reason === 'SIGTERM' ? 143 : 130;
@@ -133,8 +134,7 @@ export class Lab {
   }
 
   phase(phase: Phase, experiment: number, slot: Slot | null, detail?: string): void {
-    const label = slot ? slotLabel(slot) : undefined;
-    this.emit({ type: 'phase', at: Date.now(), phase, experiment, ...(detail ? { detail } : {}), ...(label !== undefined ? { slot: label } : {}) });
+    this.emit({ type: 'phase', at: Date.now(), phase, experiment, ...(detail ? { detail } : {}), ...slotField(slot) });
   }
 
   /** Each run's value of a kept commit of this tag (one value for a single run), if it is one. */
@@ -156,7 +156,6 @@ export class Lab {
 
   context(experiment: number, repoDir: string, slot: Slot, extra: Pick<ExperimentContext, 'fix' | 'redo'> = {}): ExperimentContext {
     const others = [...this.inFlight].filter(([n]) => n !== experiment).map(([n, f]) => ({ experiment: n, description: f.description }));
-    const label = slotLabel(slot);
     return {
       repoDir,
       stateRoot: this.dir,
@@ -169,7 +168,7 @@ export class Lab {
       standing: standingOf(this.rows),
       history: [...this.rows],
       ...(others.length > 0 ? { inFlight: others } : {}),
-      ...(label !== undefined ? { slot: label } : {}),
+      ...slotField(slot),
       sandbox: this.sandboxed,
       ...extra,
     };
@@ -182,7 +181,6 @@ export class Lab {
   async askAgent(experiment: number, tree: GitRepo, ctx: ExperimentContext, signal: AbortSignal, slot: Slot): Promise<AgentEdit> {
     const { editable } = this.config;
     this.phase('agent', experiment, slot, ctx.fix ? `fixing: ${ctx.fix.reason}` : ctx.redo ? 'redoing the change on the new best' : undefined);
-    const label = slotLabel(slot);
     const snapshot = await snapshotGitState(tree.dir);
     const stopped = (usage: Usage): AgentEdit | null => {
       if (this.opts.signal.aborted) return { kind: 'stop', reason: 'interrupted', exitCode: interruptExitCode(this.opts.signal), usage };
@@ -192,7 +190,7 @@ export class Lab {
     let proposal: Proposal;
     try {
       proposal = await this.agent.propose(ctx, signal, (activity) =>
-        this.emit({ type: 'agent', at: Date.now(), experiment, activity, ...(label !== undefined ? { slot: label } : {}) }),
+        this.emit({ type: 'agent', at: Date.now(), experiment, activity, ...slotField(slot) }),
       );
     } catch (err) {
       await restoreGitState(tree.dir, snapshot, editable);
@@ -216,7 +214,6 @@ export class Lab {
     const resultPath = verdictPath(cwd);
     fs.mkdirSync(path.dirname(resultPath), { recursive: true });
     fs.rmSync(resultPath, { force: true }); // a verdict counts only for the run that wrote it
-    const label = slotLabel(slot);
     this.phase('training', experiment, slot, detail);
     const env: Record<string, string> = { ...this.env, [RESULT_FILE_ENV]: resultPath, [SEED_ENV]: String(seedOf(experiment, run)) };
     if (slot.gpu !== null) env.CUDA_VISIBLE_DEVICES = slot.gpu;
@@ -237,7 +234,7 @@ export class Lab {
             elapsedSec,
             timeoutSec: this.config.timeoutSec,
             logTail: logTail(readLogTail(logPath), LOG_TAIL_LINES),
-            ...(label !== undefined ? { slot: label } : {}),
+            ...slotField(slot),
             // A queued job's state is news; a local run is always running, said by the event itself.
             ...(jobId !== undefined ? { state: state.phase, jobId, ...(state.phase === 'pending' && state.reason ? { reason: state.reason } : {}) } : {}),
           }),
@@ -266,7 +263,6 @@ export class Lab {
     fields: { commit: string; outcome: Outcome; status: Status; description: string; startedAt: string; usage: Usage; seconds?: number; base?: string; slot?: Slot; values?: number[] },
   ): ResultRow {
     const { outcome } = fields;
-    const label = fields.slot ? slotLabel(fields.slot) : undefined;
     const values = outcome.kind === 'measured' && fields.values && fields.values.length > 1 ? fields.values : undefined;
     const row: ResultRow = {
       commit: short(fields.commit),
@@ -279,7 +275,7 @@ export class Lab {
       seconds: fields.seconds ?? (Date.now() - Date.parse(fields.startedAt)) / 1000,
       usage: fields.usage,
       ...(fields.base ? { base: short(fields.base) } : {}),
-      ...(label !== undefined ? { slot: label } : {}),
+      ...slotField(fields.slot),
       ...(values ? { values } : {}),
     };
     // The measurement goes into the state file first: if the append fails, the next start writes it.

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { STATE_DIR } from '../ledger/state.js';
 import { stopReason } from './decide.js';
 import { runExperiment, type ExperimentEnd } from './experiment.js';
-import { interruptExitCode, Mutex, type Lab, type Slot } from './lab.js';
+import { interruptExitCode, Mutex, slotField, type Lab, type Slot } from './lab.js';
 import { slotCapacity } from './schedule.js';
 
 /** Skipped experiments in a row after which the loop stops: the model is not making changes, and
@@ -102,7 +102,7 @@ export class Scheduler {
       return;
     }
     // Every experiment that ends without a row says so, so that no view keeps it as in flight.
-    this.lab.emit({ type: 'skipped', at: Date.now(), experiment: n, reason: end.reason, ...(slot.gpu !== null ? { slot: slot.gpu } : {}) });
+    this.lab.emit({ type: 'skipped', at: Date.now(), experiment: n, reason: end.reason, ...slotField(slot) });
     if (end.kind === 'stop') {
       this.halt({ reason: end.reason, exitCode: end.exitCode });
       return;
