@@ -4,9 +4,8 @@
 // tool_calls as deltas and, when stream_options.include_usage asks, a final usage chunk, as the
 // real API does. It lets tests run the real `openai` client with no network and no key.
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { isFault, laterIn, recordRequest, say, type AssistantTurn, type FakeApi, type RecordedRequest, type Reply } from './server.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isFault, laterIn, recordRequest, say, serveOnLocalhost, type AssistantTurn, type FakeApi, type RecordedRequest, type Reply } from './server.js';
 import type { ScriptedBlock, StopReason } from './wire.js';
 
 /** Arguments sent verbatim, to script a model that writes malformed JSON: useTool(name, rawArguments('{"command": ')). */
@@ -140,7 +139,6 @@ const ERROR_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401:
 
 export async function startFakeOpenAi(script: ChatScript, options: FakeOpenAiOptions = {}): Promise<FakeApi> {
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let calls = 0;
   let ids = 0;
@@ -240,31 +238,6 @@ export async function startFakeOpenAi(script: ChatScript, options: FakeOpenAiOpt
     }
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendError(res, 500, `fake API script failed: ${err instanceof Error ? err.message : String(err)}`);
-      else res.destroy();
-    });
-  });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('fake OpenAI API: no TCP address');
-
-  return {
-    url: `http://127.0.0.1:${address.port}/v1`, // the openai client's baseURL includes /v1
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of timers) clearTimeout(t);
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const served = await serveOnLocalhost(handle, (res, message) => sendError(res, 500, message), timers, options.port);
+  return { url: `http://127.0.0.1:${served.port}/v1`, requests, close: served.close }; // the openai client's baseURL includes /v1
 }

@@ -117,7 +117,6 @@ export function flatHeaders(req: IncomingMessage): Record<string, string> {
 
 export async function startFakeApi(script: Script, options: FakeApiOptions = {}): Promise<FakeApi> {
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const cache = new PromptCache();
   let calls = 0;
@@ -202,9 +201,25 @@ export async function startFakeApi(script: Script, options: FakeApiOptions = {})
     }
   };
 
+  const served = await serveOnLocalhost(handle, (res, message) => sendError(res, 500, 'api_error', message), timers, options.port);
+  return { url: `http://127.0.0.1:${served.port}`, requests, close: served.close };
+}
+
+/**
+ * Serve `handle` on 127.0.0.1 (a free port unless one is given), as both fakes do: a script that
+ * throws is answered with `scriptFailed` (or the connection dropped once headers went out), and
+ * closing clears the pending timers and drops every open connection.
+ */
+export async function serveOnLocalhost(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  scriptFailed: (res: ServerResponse, message: string) => void,
+  timers: Set<NodeJS.Timeout>,
+  port = 0,
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendError(res, 500, 'api_error', `fake API script failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (!res.headersSent) scriptFailed(res, `fake API script failed: ${err instanceof Error ? err.message : String(err)}`);
       else res.destroy();
     });
   });
@@ -214,14 +229,12 @@ export async function startFakeApi(script: Script, options: FakeApiOptions = {})
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', () => resolve());
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('fake API: no TCP address');
-
   return {
-    url: `http://127.0.0.1:${address.port}`,
-    requests,
+    port: address.port,
     close: () =>
       new Promise<void>((resolve) => {
         for (const t of timers) clearTimeout(t);
