@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BRANCH_PREFIX, GitRepo, runGit } from '../git/repo.js';
 import { readResultsFile, RESULTS_FILE } from '../ledger/results.js';
-import { readInFlight, STATE_DIR, type InFlight } from '../ledger/state.js';
+import { anyInFlight, STATE_DIR } from '../ledger/state.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import type { EngineConfig } from './types.js';
 
@@ -18,8 +18,6 @@ export class UsageError extends Error {
 export interface Preflight {
   repo: GitRepo;
   programText: string;
-  /** What a killed run of this tag left to finish, when we are on its branch; null otherwise. */
-  inFlight: InFlight | null;
 }
 
 /**
@@ -85,17 +83,18 @@ export async function preflight(config: EngineConfig, env: NodeJS.ProcessEnv): P
   }
 
   // The user's uncommitted work is never ours to touch, except what a killed run of this very tag left behind.
+  // (A kill during the reset that follows a keep leaves the main checkout half-updated; the state
+  // files of the experiments then in flight, in either layout, say so.)
   const onOurBranch = (await repo.currentBranch()) === branch;
-  const inFlight = onOurBranch ? readInFlight(dir, config.tag) : null;
   const dirty = await repo.dirtyTrackedFiles();
-  if (dirty.length > 0 && inFlight === null) {
+  if (dirty.length > 0 && !(onOurBranch && anyInFlight(dir, config.tag))) {
     throw new UsageError(
       `Uncommitted changes in tracked files: ${dirty.join(', ')}.\n` +
         `autoresearch resets the working tree between experiments, so it will not start over your work. ` +
         `Commit it (git commit -am "...") or stash it (git stash), then run the same command again.`,
     );
   }
-  return { repo, programText, inFlight };
+  return { repo, programText };
 }
 
 /** The research protocol's text: it is the model's whole brief, so a missing or blank one stops us. */

@@ -101,7 +101,6 @@ export function readAllInFlight(repoDir: string, tag: string): InFlight[] {
 
 /** Any experiment in flight for this tag: a restart has something to finish. */
 export const anyInFlight = (repoDir: string, tag: string): boolean => readAllInFlight(repoDir, tag).length > 0;
-export const writeInFlight = (repoDir: string, tag: string, f: InFlight): void => writeJsonAtomic(inFlightPath(repoDir, tag), f);
 export const clearInFlight = (repoDir: string, tag: string): void => fs.rmSync(inFlightPath(repoDir, tag), { force: true });
 
 export const readTagConfig = (repoDir: string, tag: string): TagConfig | null => readJson<TagConfig>(configPath(repoDir, tag));

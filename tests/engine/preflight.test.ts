@@ -183,3 +183,26 @@ describe('preflight: the protocol and the files the loop writes', () => {
     await refused(dir, {}, /\.autoresearch is a file, not a directory/);
   });
 });
+
+describe('uncommitted changes left by a killed run of this tag', () => {
+  it('are not the user\'s: with an experiment of this tag in flight (one state file each), the start recovers rather than refuses', async () => {
+    const dir = makeWorkspace();
+    await start(dir); // the baseline: the branch autoresearch/test and its best exist
+    // Killed while the main checkout was being moved onto a kept commit: a tracked file half-updated.
+    fs.appendFileSync(path.join(dir, 'train.py'), '# half-written by a reset that was killed\n');
+    const state = path.join(dir, '.autoresearch/test/inflight/0001.json');
+    fs.mkdirSync(path.dirname(state), { recursive: true });
+    fs.writeFileSync(state, JSON.stringify({ experiment: 1, phase: 'waiting', base: git(dir, 'rev-parse', 'HEAD'), commit: null, description: null, startedAt: new Date().toISOString() }));
+    const result = await start(dir);
+    expect(result.exitCode).toBe(0);
+    expect(git(dir, 'status', '--porcelain', '--untracked-files=no')).toBe('');
+    expect(fs.existsSync(state)).toBe(false);
+  });
+
+  it('without one, are the user\'s work: refused', async () => {
+    const dir = makeWorkspace();
+    await start(dir);
+    fs.appendFileSync(path.join(dir, 'train.py'), '# my own edit\n');
+    await refused(dir, {}, /Uncommitted changes in tracked files: train\.py/);
+  });
+});
