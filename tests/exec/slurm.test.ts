@@ -94,7 +94,12 @@ describe('SLURM executor on a real cluster', { timeout: 60_000 }, () => {
     while ((started < 2 || cluster.queue().length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(cluster.queue()).toHaveLength(2);
     slurm.stopAllNow();
-    expect(cluster.queue()).toEqual([]); // synchronous: gone before it returns
+    // Synchronous: cancelled before it returns. squeue may still list them as completing (CG) while the
+    // node kills their processes, so the queue itself is asked to empty only soon after.
+    expect(cluster.live()).toEqual([]);
+    const drained = Date.now() + 30_000;
+    while (cluster.queue().length > 0 && Date.now() < drained) await new Promise((r) => setTimeout(r, 100));
+    expect(cluster.queue()).toEqual([]);
     const ends = await both;
     for (const end of ends) expect(end.exitCode).not.toBe(0);
   });

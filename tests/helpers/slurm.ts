@@ -19,8 +19,10 @@ export interface SlurmCluster {
   proctrack: 'cgroup' | 'linuxproc';
   /** Run a SLURM command against this cluster; its stdout. */
   cmd(name: string, ...args: string[]): string;
-  /** Job ids still queued or running. */
+  /** Job ids still queued or running, or cancelled and still completing (their processes being killed). */
   queue(): string[];
+  /** Job ids pending or running: not those already cancelled or ending, which squeue lists as completing for a moment. */
+  live(): string[];
   stop(): Promise<void>;
 }
 
@@ -72,6 +74,8 @@ function cgroupV1Usable(): boolean {
     return false;
   }
 }
+
+const ids = (out: string) => out.split('\n').map((s) => s.trim()).filter(Boolean);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -206,7 +210,8 @@ export async function startSlurm(): Promise<SlurmCluster | null> {
           env,
           proctrack,
           cmd,
-          queue: () => cmd('squeue', '-h', '-o', '%i').split('\n').map((s) => s.trim()).filter(Boolean),
+          queue: () => ids(cmd('squeue', '-h', '-o', '%i')),
+          live: () => ids(cmd('squeue', '-h', '-t', 'PD,CF,R,S,ST', '-o', '%i')),
           stop: async () => {
             try {
               const left = cluster.queue();
