@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClaudeAgent } from '../../src/agent/claude/agent.js';
+import { DEFAULT_MODEL } from '../../src/agent/claude/model.js';
 import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
 import type { EngineEvent } from '../../src/engine/types.js';
@@ -68,7 +69,7 @@ describe('several models drafting at once', () => {
       return turn(say('Done.'), useTool('submit_experiment', { description: `knob ${n} on` }));
     });
 
-    const agent = new ClaudeAgent({ apiKey: FAKE_KEY, baseURL: api.url, model: 'claude-sonnet-4-5', retryBaseMs: 20 });
+    const agent = new ClaudeAgent({ apiKey: FAKE_KEY, baseURL: api.url, model: DEFAULT_MODEL, retryBaseMs: 20 });
     const config = makeEngineConfig(dir, 'par', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, gpus: ['0', '1'], lookahead: 1, maxExperiments: KNOBS, baselineRuns: 1, confirmRuns: 0 });
     const events: EngineEvent[] = [];
     let log = '';
