@@ -41,7 +41,7 @@ MAX_SEQ_LEN = 2048            # context length of training and evaluation
 TIME_BUDGET = 300             # seconds of timed training per experiment (wall clock)
 UNTIMED_STEPS = 5             # the first training steps (set-up, memory allocation) are trained on, not timed
 # The most a run may spend outside timed training (start-up, compile, evaluation): past
-# TIME_BUDGET + OVERHEAD_ALLOWANCE seconds, evaluate_bpb refuses to score and the harness stops the run.
+# TIME_BUDGET + OVERHEAD_ALLOWANCE seconds, evaluate_bpb refuses to score and the program logs the run a crash.
 OVERHEAD_ALLOWANCE = 180
 EVAL_TOKENS = 16 * 2**20      # validation tokens scored by evaluate_bpb (fewer if the corpus is small)
 EVAL_BATCH_SIZE = 16          # sequences per forward pass during evaluation
@@ -69,7 +69,7 @@ VAL_FRACTION = 0.05
 MIN_TRAIN_TOKENS = 64 * MAX_SEQ_LEN + 1
 MIN_VAL_TOKENS = MAX_SEQ_LEN + 1
 
-CACHE_FORMAT = 1              # bump when the layout of the cache changes
+CACHE_FORMAT = 2              # bump when the layout or the tokens of the cache change (2: a literal <|bos|> is text)
 CACHE_DIR = os.environ.get("AUTORESEARCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "autoresearch")
 
 # The judge works from copies taken when train.py imports this module: assigning prepare.EVAL_TOKENS
@@ -120,14 +120,20 @@ def write_json(path, obj):
 
 
 def cache_status(cache_dir, source):
-    """'ready' (built from source), 'partial' (an interrupted build of source, to resume), 'other'
-    (built from something else: experiments may depend on it) or 'empty' (nothing worth keeping)."""
+    """'ready' (built from source), 'partial' (an interrupted build of source, to resume), 'outdated'
+    (the same data in an older CACHE_FORMAT), 'other' (built from something else: experiments may
+    depend on it) or 'empty' (nothing worth keeping)."""
     state = read_state(cache_dir)
     if state is None:
         return "empty"
     if state.get("source") == source:
         return "ready" if state.get("complete") else "partial"
-    return "other" if state.get("complete") else "empty"
+    if not state.get("complete"):
+        return "empty"
+    built = dict(state.get("source") or {})
+    if built.get("format") != source.get("format") and {**built, "format": source.get("format")} == source:
+        return "outdated"  # the same data, tokenized by an older prepare.py
+    return "other"
 
 
 def remove_derived(cache_dir):
@@ -523,6 +529,12 @@ def main(argv=None, cache_dir=CACHE_DIR):
         print("Cache is ready: nothing to do.")
         print_report(cache_dir)
         return 0
+    if status == "outdated" and not args.force:
+        built = read_state(cache_dir)["source"].get("format")
+        raise SystemExit(f"prepare.py: the cache at {cache_dir} was built by an older prepare.py (cache format {built}, "
+                         f"now {CACHE_FORMAT}) and its tokens differ from what this one makes.\n"
+                         f"Rebuild it with --force (downloads are kept); results from before the rebuild do not "
+                         f"compare with results after it, so start a new --tag.")
     if status == "other" and not args.force:
         built_from = read_state(cache_dir).get("description", "other data")
         raise SystemExit(f"prepare.py: the cache at {cache_dir} holds {built_from}, not {description}.\n"
@@ -564,6 +576,10 @@ def _require_cache(cache_dir):
     state = read_state(cache_dir)
     if not (state and state.get("complete")):
         raise SystemExit(f"No prepared data in {cache_dir}: run `uv run prepare.py` first.")
+    built = (state.get("source") or {}).get("format")
+    if built != CACHE_FORMAT:
+        raise SystemExit(f"The data in {cache_dir} was prepared by an older prepare.py (cache format {built}, now "
+                         f"{CACHE_FORMAT}): rebuild it with `uv run prepare.py --force` (plus the --text you used, if any).")
     return cache_files(cache_dir)
 
 

@@ -349,11 +349,32 @@ class MainIdempotenceTest(TempDirTest):
         self.assertIn("AUTORESEARCH_CACHE", str(cm.exception))
         self.assertEqual(self.snapshot(), before)
 
+    def test_cache_tokenized_before_the_literal_marker_fix_is_not_reused(self):
+        # Format 1 encoded a literal <|bos|> in the text as a document boundary: its tokens are wrong.
+        source = prepare.text_source(prepare.expand_text_sources([self.pattern]))
+        self.fake_ready_cache({**source, "format": 1})
+        before = self.snapshot()
+        with contextlib.redirect_stdout(io.StringIO()) as out, self.assertRaises(SystemExit) as cm:
+            prepare.main(["--text", self.pattern], cache_dir=self.cache)
+        self.assertNotIn("nothing to do", out.getvalue())
+        self.assertIn("older prepare.py (cache format 1", str(cm.exception))
+        self.assertIn("--force", str(cm.exception))
+        self.assertEqual(self.snapshot(), before)
+
     def test_text_pattern_matching_nothing_stops_before_touching_the_cache(self):
         with self.assertRaises(SystemExit) as cm:
             prepare.main(["--text", str(self.tmp / "missing" / "*.txt")], cache_dir=self.cache)
         self.assertIn("matches no file", str(cm.exception))
         self.assertFalse(os.path.exists(self.cache))
+
+    def test_dataloader_refuses_a_cache_of_an_older_format(self):
+        source = prepare.text_source(prepare.expand_text_sources([self.pattern]))
+        self.fake_ready_cache({**source, "format": prepare.CACHE_FORMAT - 1})
+        with self.assertRaises(SystemExit) as cm:
+            prepare._require_cache(self.cache)
+        self.assertIn("older prepare.py", str(cm.exception))
+        self.fake_ready_cache(source)
+        self.assertEqual(prepare._require_cache(self.cache), self.files)
 
     def test_dataloader_refuses_an_unfinished_cache(self):
         with self.assertRaises(SystemExit) as cm:

@@ -34,7 +34,7 @@ def fake_cache(cache_dir, train_tokens, val_tokens, token_bytes):
     np.array(train_tokens, dtype=np.uint16).tofile(files["train"])
     np.array(val_tokens, dtype=np.uint16).tofile(files["val"])
     prepare.write_json(files["token_bytes"], token_bytes)
-    prepare.write_json(files["state"], {"source": {}, "description": "test", "complete": True, "stats": {}})
+    prepare.write_json(files["state"], {"source": {"format": prepare.CACHE_FORMAT}, "description": "test", "complete": True, "stats": {}})
 
 
 class Constant(torch.nn.Module if torch else object):
