@@ -151,7 +151,7 @@ Exit codes: 0 finished, 1 stopped on an error (resumable), 2 bad usage (nothing 
 export type ParseResult = { kind: 'run'; args: RunArgs } | { kind: 'help' } | { kind: 'version' } | { kind: 'error'; message: string };
 
 /** Flags that take a number: a negative value after them is their value, not an option. */
-const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience', '--lookahead', '--baseline-runs', '--confirm-runs', '--jobs']);
+const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience', '--lookahead', '--baseline-runs', '--confirm-runs', '--jobs', '--price-in', '--price-out', '--gpus']);
 
 /**
  * `--timeout -5` → `--timeout=-5`. parseArgs reads `-5` as an option and reports the flag as

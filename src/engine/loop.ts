@@ -13,7 +13,7 @@ import { BRANCH_PREFIX, short } from '../git/repo.js';
 import { acquireLock } from '../ledger/lock.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import { cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
-import { clearExperimentState, lockPath, logsDir, readAllInFlight, STATE_DIR, tagDir, writeExperimentState, writeTagConfig } from '../ledger/state.js';
+import { clearExperimentState, lockPath, logsDir, readAllInFlight, settleUnfinishedWrites, STATE_DIR, tagDir, writeExperimentState, writeTagConfig } from '../ledger/state.js';
 import { Lab, interruptExitCode, RUN_LOG, type LoopOptions, type Slot } from './lab.js';
 import { preflight, UsageError } from './preflight.js';
 import { recover } from './recovery.js';
@@ -74,10 +74,11 @@ async function run(lab: Lab): Promise<LoopResult> {
     : null;
   lab.rows = rowsOfTag(readResultsFile(lab.resultsPath).rows, tag);
 
+  const notes = [...(tornNote ? [tornNote] : []), ...settleUnfinishedWrites(lab.dir, tag)];
   const inFlight = readAllInFlight(lab.dir, tag);
   const strayTrees = (await repo.worktrees()).length > 0;
-  if (inFlight.length > 0 || strayTrees) await recover(lab, inFlight, tornNote ? [tornNote] : []);
-  else if (tornNote) lab.emit({ type: 'recovered', at: Date.now(), message: `${tornNote}.` });
+  if (inFlight.length > 0 || strayTrees) await recover(lab, inFlight, notes);
+  else if (notes.length > 0) lab.emit({ type: 'recovered', at: Date.now(), message: `${notes.join('; ')}.` });
   await checkHeadIsBest(lab);
 
   lab.emit({

@@ -125,6 +125,8 @@ const OPERATIONS: readonly { marker: string; name: string; fix: string }[] = [
   { marker: 'CHERRY_PICK_HEAD', name: 'cherry-pick', fix: 'git cherry-pick --continue to finish it, or git cherry-pick --abort' },
   { marker: 'REVERT_HEAD', name: 'revert', fix: 'git revert --continue to finish it, or git revert --abort' },
   { marker: 'BISECT_LOG', name: 'bisect', fix: 'git bisect reset to end it' },
+  // A cherry-pick or revert of several commits, stopped between them (its conflicted one already committed).
+  { marker: 'sequencer', name: 'cherry-pick or revert of several commits', fix: 'git cherry-pick --continue (or git revert --continue) to finish it, or --abort' },
 ];
 
 /** Refuse while a rebase, merge, cherry-pick, revert or bisect is under way (per worktree, hence --git-path). */
@@ -212,6 +214,21 @@ async function openAndCheck(config: EngineConfig, env: NodeJS.ProcessEnv): Promi
       const where = path.isAbsolute(target) ? '' : ` in ${repo.dir}`;
       throw new UsageError(`--run-cmd "${config.runCmd}" runs ${target}, which does not exist${where}.`);
     }
+    const editable = path.isAbsolute(target) ? editableAt(repo.dir, target, config.editable) : null;
+    if (editable !== null) {
+      // Each experiment trains in a checkout of its own: this path would train the best code every time, never the change.
+      const fixed = config.runCmd.split(/(\s+)/).map((word) => (word === target ? editable : word)).join('');
+      throw new UsageError(
+        `--run-cmd "${config.runCmd}" runs ${target}, the copy in this checkout. Each experiment trains in a checkout of its own, ` +
+          `so the model's change to ${editable} would never be the code measured. Name it relative to the repository: --run-cmd "${fixed}".`,
+      );
+    }
   }
   return repo;
+}
+
+/** The editable file (relative name) that an absolute path is, in the main checkout; null if it is none of them. */
+function editableAt(repoDir: string, target: string, editable: readonly string[]): string | null {
+  const real = fs.realpathSync(target);
+  return editable.find((file) => fs.existsSync(path.join(repoDir, file)) && fs.realpathSync(path.join(repoDir, file)) === real) ?? null;
 }

@@ -99,6 +99,56 @@ export function readAllInFlight(repoDir: string, tag: string): InFlight[] {
   return found.sort((a, b) => a.experiment - b.experiment);
 }
 
+/**
+ * A write cut off by kill -9 between its temp file and the rename (writeJsonAtomic). A temp file
+ * that holds a whole state is the newest one of its experiment, so it takes the file's place (a
+ * measured row in it is not lost); one cut mid-write is dropped, and the state before it stands.
+ * Called under the run lock, before the states are read for recovery. Says what it did, per file.
+ */
+export function settleUnfinishedWrites(repoDir: string, tag: string): string[] {
+  const notes: string[] = [];
+  const folder = experimentsDir(repoDir, tag);
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(folder);
+  } catch {
+    // no state files
+  }
+  const newest = new Map<string, { tmp: string; mtimeMs: number }>(); // target file → its newest whole temp file
+  for (const name of names) {
+    const m = /^(\d+\.json)\.\d+\.tmp$/.exec(name);
+    if (!m) continue;
+    const tmp = path.join(folder, name);
+    const state = readJson<InFlight>(tmp);
+    const target = m[1]!;
+    if (state === null || `${String(state.experiment).padStart(4, '0')}.json` !== target) {
+      fs.rmSync(tmp, { force: true });
+      notes.push(`dropped ${name}, a state file cut off mid-write`);
+      continue;
+    }
+    const mtimeMs = fs.statSync(tmp).mtimeMs;
+    const seen = newest.get(target);
+    if (seen && seen.mtimeMs >= mtimeMs) {
+      fs.rmSync(tmp, { force: true });
+      continue;
+    }
+    if (seen) fs.rmSync(seen.tmp, { force: true });
+    newest.set(target, { tmp, mtimeMs });
+  }
+  for (const [target, { tmp }] of newest) {
+    fs.renameSync(tmp, path.join(folder, target));
+    notes.push(`${target} was written whole but not yet renamed: taken as the newest state`);
+  }
+  try {
+    for (const name of fs.readdirSync(tagDir(repoDir, tag))) {
+      if (/^config\.json\.\d+\.tmp$/.test(name)) fs.rmSync(path.join(tagDir(repoDir, tag), name), { force: true });
+    }
+  } catch {
+    // no tag directory yet
+  }
+  return notes;
+}
+
 /** Any experiment in flight for this tag: a restart has something to finish. */
 export const anyInFlight = (repoDir: string, tag: string): boolean => readAllInFlight(repoDir, tag).length > 0;
 export const clearInFlight = (repoDir: string, tag: string): void => fs.rmSync(inFlightPath(repoDir, tag), { force: true });

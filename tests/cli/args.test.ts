@@ -143,6 +143,9 @@ describe('parseRunArgs', () => {
     expect(msg(['--api-patience', '-5'])).toMatch(/--api-patience must be a positive duration like 3600, 90m or 1h, got "-5"/);
     expect(msg(['--fix-attempts', '-1'])).toMatch(/--fix-attempts must be a whole number, 0 or more, got "-1"/);
     expect(msg(['--max-turns', '-3'])).toMatch(/--max-turns must be a whole number, 1 or more, got "-3"/);
+    expect(msg(['--provider', 'openai', '--model', 'm', '--price-in', '-1', '--price-out', '2'])).toMatch(/--price-in must be a price in US dollars per million tokens \(0 or more\), got "-1"/);
+    expect(msg(['--provider', 'openai', '--model', 'm', '--price-in', '1', '--price-out', '-2'])).toMatch(/--price-out must be a price .*got "-2"/);
+    expect(msg(['--gpus', '-1'])).toMatch(/--gpus takes GPU numbers separated by commas .*got "-1"/);
     // Every problem at once, and nothing that reads as a parser's complaint.
     const all = msg(['--timeout', '-5', '--max-turns', '-3']);
     expect(all).toMatch(/--timeout/);

@@ -1,6 +1,7 @@
 // The refusals before the loop touches anything: each is a UsageError (exit 2) naming the problem
 // and the fix, and leaves the repository exactly as it was. Real git repositories throughout.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeEngineConfig } from '../../src/engine/config.js';
@@ -102,6 +103,24 @@ describe('preflight: a git operation in progress', () => {
     await refused(dir, {}, /A cherry-pick is in progress/, /git cherry-pick --abort/);
   });
 
+  it('refuses a cherry-pick of several commits stopped between them, its conflict already committed', async () => {
+    const dir = conflicted();
+    for (const line of ['two', 'three']) {
+      git(dir, 'checkout', '-q', 'other');
+      fs.appendFileSync(path.join(dir, 'program.md'), `${line}\n`);
+      git(dir, 'commit', '-qam', line);
+    }
+    git(dir, 'checkout', '-q', 'main');
+    tryGit(dir, 'cherry-pick', 'other~2', 'other~1', 'other');
+    fs.writeFileSync(path.join(dir, 'program.md'), 'resolved\n');
+    git(dir, 'add', 'program.md');
+    git(dir, 'commit', '-qm', 'resolved', '--no-edit');
+    // Only the sequencer is left: the next two picks are still to come.
+    expect(fs.existsSync(path.join(dir, '.git/CHERRY_PICK_HEAD'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, '.git/sequencer'))).toBe(true);
+    await refused(dir, {}, /A cherry-pick or revert of several commits is in progress/, /git cherry-pick --continue/);
+  });
+
   it('refuses during a revert', async () => {
     const dir = makeWorkspace();
     for (const line of ['one', 'two']) {
@@ -130,11 +149,19 @@ describe('preflight: a git operation in progress', () => {
 });
 
 describe('preflight: the run command', () => {
-  it('accepts an absolute path to a script that exists', async () => {
+  it('accepts an absolute path to a script that exists outside the repository', async () => {
+    const dir = makeWorkspace();
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-script-'));
+    fs.copyFileSync(path.join(dir, 'train.py'), path.join(outside, 'train.py'));
+    const r = await start(dir, { runCmd: `python3 ${path.join(outside, 'train.py')}` });
+    fs.rmSync(outside, { recursive: true, force: true });
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('refuses the absolute path of an editable file: it would train the checkout, never the experiment', async () => {
     const dir = makeWorkspace();
     const abs = path.join(dir, 'train.py');
-    const r = await start(dir, { runCmd: `python3 ${abs}` });
-    expect(r.exitCode).toBe(0);
+    await refused(dir, { runCmd: `python3 ${abs} --fast` }, /never be the code measured\. Name it relative to the repository: --run-cmd "python3 train\.py --fast"/);
   });
 
   it('refuses a missing absolute path, naming it', async () => {
