@@ -35,7 +35,7 @@ export function judgeRun(facts: RunFacts, metric: string): Outcome {
 }
 
 /** The crash label of a metric that is not a number: said as Python printed it, so `inf` is not called `nan`. */
-function nonFinite(value: number): string {
+export function nonFinite(value: number): string {
   if (Number.isNaN(value)) return 'nan';
   return value > 0 ? 'inf' : '-inf';
 }

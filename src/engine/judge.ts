@@ -7,7 +7,7 @@
 // - prepare.py declares TIME_BUDGET and OVERHEAD_ALLOWANCE as plain integers: no run may take
 //   longer than their sum, whatever train.py's own clock says.
 
-import type { Outcome } from './decide.js';
+import { nonFinite, type Outcome } from './decide.js';
 
 export const RESULT_FILE_ENV = 'AUTORESEARCH_RESULT_FILE';
 /** The metric prepare.py scores; with any other --metric the log is the only source. */
@@ -48,7 +48,8 @@ export type Verdict =
 export function parseVerdict(text: string | null): Verdict {
   if (text === null) return { kind: 'absent' };
   // Python's json writes a NaN or infinite float as a bare word, which is not JSON: a diverged model.
-  if (new RegExp(`"${JUDGED_METRIC}"\\s*:\\s*-?(NaN|Infinity)`).test(text)) return { kind: 'scored', value: Number.NaN };
+  const bare = new RegExp(`"${JUDGED_METRIC}"\\s*:\\s*(-?)(NaN|Infinity)`).exec(text);
+  if (bare) return { kind: 'scored', value: bare[2] === 'NaN' ? Number.NaN : bare[1] === '-' ? -Infinity : Infinity };
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -85,6 +86,6 @@ export function applyJudge(fromLog: Outcome, verdict: Verdict, run: FinishedRun,
   if (verdict.kind === 'absent') {
     return rules.required ? crash(`no ${JUDGED_METRIC} from prepare.py: train.py must score with prepare.evaluate_bpb`) : fromLog;
   }
-  if (!Number.isFinite(verdict.value)) return crash('nan');
+  if (!Number.isFinite(verdict.value)) return crash(nonFinite(verdict.value));
   return { kind: 'measured', value: verdict.value, memoryGb: run.memoryGb };
 }

@@ -58,7 +58,8 @@ describe('parseVerdict', () => {
   it("takes Python's bare NaN and Infinity as a diverged score", () => {
     const nan = parseVerdict('{"val_bpb": NaN}');
     expect(nan.kind === 'scored' && Number.isNaN(nan.value)).toBe(true);
-    expect(parseVerdict('{"val_bpb": Infinity}').kind).toBe('scored');
+    expect(parseVerdict('{"val_bpb": Infinity}')).toEqual({ kind: 'scored', value: Infinity });
+    expect(parseVerdict('{"val_bpb": -Infinity}')).toEqual({ kind: 'scored', value: -Infinity });
   });
 
   it('calls anything else unreadable', () => {
@@ -103,6 +104,7 @@ describe('applyJudge', () => {
 
   it('calls a non-finite score nan', () => {
     expect(applyJudge(measured(0.5), { kind: 'scored', value: Number.NaN }, clean, strict)).toEqual(crash('nan'));
+    expect(applyJudge(measured(0.5), { kind: 'scored', value: Infinity }, clean, strict)).toEqual(crash('inf'));
   });
 });
 

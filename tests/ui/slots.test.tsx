@@ -76,6 +76,8 @@ describe('Slots', () => {
     expect(words({ ...f('training', 're-run on the new best abc1234: uv run train.py'), training: run })).toBe('re-running on the new best 1m12s/5m00s');
     // A timeout shorter than the 5-minute budget is the budget.
     expect(words({ ...f('baseline'), training: { ...run, timeoutSec: 90 } })).toBe('baseline 1m12s/1m30s');
+    // A limit the user gave in fractions of a second is shown as given (--timeout 1.5), not rounded down to 1s.
+    expect(words({ ...f('training'), training: { ...run, elapsedSec: 0, at: at(112), timeoutSec: 1.5 } })).toBe('training 0s/1.5s');
     // A SLURM job: waiting in the queue (its clock not started), then running, with its id.
     expect(words({ ...f('training'), training: { ...run, elapsedSec: 0, job: { state: 'pending', reason: 'Resources', id: '4711' } } })).toBe('PENDING (Resources) · job 4711 12s');
     expect(words({ ...f('training'), training: { ...run, job: { state: 'running', id: '4711' } } })).toBe('RUNNING · job 4711 1m12s/5m00s');

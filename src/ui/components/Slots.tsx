@@ -4,7 +4,7 @@
 
 import { Text } from 'ink';
 import type { DashboardState, InFlight } from '../state.js';
-import { fit, formatDuration, oneLine, textWidth, toolLabel, truncate } from '../format.js';
+import { fit, formatDuration, formatLimit, oneLine, textWidth, toolLabel, truncate } from '../format.js';
 import { TIME_BUDGET_SEC } from '../layout.js';
 import { Line, Section } from './Section.js';
 
@@ -28,7 +28,7 @@ export function runElapsed(f: InFlight, now: number, finished: boolean): number 
 /** The phase of an experiment in words, and the time it has taken so far where that matters. */
 export function slotPhaseWords(f: InFlight, now: number, finished = false): { glyph: string; text: string; time: string; color: string } {
   const since = formatDuration(Math.max(0, now - f.phaseAt) / 1000);
-  const run = f.training ? `${formatDuration(runElapsed(f, now, finished))}/${formatDuration(budgetOf(f.training.timeoutSec))}` : '';
+  const run = f.training ? `${formatDuration(runElapsed(f, now, finished))}/${formatLimit(budgetOf(f.training.timeoutSec))}` : '';
   switch (f.phase) {
     case 'agent': {
       const retry = f.retry ? ` (API retry ${f.retry.attempt})` : '';
