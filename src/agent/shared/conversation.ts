@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { simpleGit } from 'simple-git';
+import { runGit } from '../../git/repo.js';
 import { addUsage, ZERO_USAGE, type AgentActivity, type ExperimentContext, type Proposal, type Usage } from '../../engine/types.js';
 import { buildUserPrompt, NUDGE } from './prompt.js';
 import { sanitizeDescription, SUBMIT_TOOL, summarizeToolCall, ToolRunner } from './tools.js';
@@ -206,7 +206,7 @@ async function checkChange(repoDir: string, editable: readonly string[], before:
     return data === null || was === null ? data !== was : !data.equals(was);
   });
   if (!touched) return `the model submitted without changing any editable file (${editable.join(', ')})`;
-  const status = await simpleGit({ baseDir: repoDir }).raw(['--literal-pathspecs', 'status', '--porcelain', '-z', '--untracked-files=all', '--', ...editable]);
+  const status = await runGit(repoDir, ['--literal-pathspecs', 'status', '--porcelain', '-z', '--untracked-files=all', '--', ...editable]);
   if (status.trim() === '') return 'the model submitted a change that leaves the editable files exactly as committed (nothing to commit)';
   return null;
 }
