@@ -11,7 +11,7 @@
 // info/attributes) are put back too, so nothing planted there runs at the program's next commit.
 // Cheap on purpose: two git calls to snapshot, two to check, more only when something changed.
 
-import { lstat, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { engineRefWrites, engineWritesSettled, runGit, short } from './repo.js';
 
@@ -228,6 +228,43 @@ async function sameAsBefore(abs: string, before: FileState): Promise<boolean> {
   return now.kind === 'large' && now.size === before.size && now.mtimeMs === before.mtimeMs;
 }
 
+/**
+ * Whether the directories between `repoDir` and `rel` are real ones. The command we are undoing may
+ * have put a symlink there (`ln -s ~ sub`), and we run outside the sandbox: a write or removal
+ * through it would reach outside the repository. With `make`, such a name (or a missing one) is
+ * made a real directory again, as it was when the path was seen.
+ */
+async function realParents(repoDir: string, rel: string, make: boolean): Promise<boolean> {
+  let dir = repoDir;
+  for (const part of path.dirname(rel).split('/').filter((p) => p !== '' && p !== '.')) {
+    dir = path.join(dir, part);
+    let isDir = false;
+    try {
+      isDir = (await lstat(dir)).isDirectory();
+    } catch {
+      // absent
+    }
+    if (isDir) continue;
+    if (!make) return false;
+    await rm(dir, { force: true });
+    await mkdir(dir);
+  }
+  return true;
+}
+
+/** Write `data` as a new file at `rel`, never through a symlink at its name or above it. */
+async function writeInside(repoDir: string, rel: string, data: Buffer): Promise<void> {
+  await realParents(repoDir, rel, true);
+  const abs = path.join(repoDir, rel);
+  await rm(abs, { recursive: true, force: true });
+  await writeFile(abs, data, { flag: 'wx' });
+}
+
+/** Remove `rel`, unless it lies beyond a symlink (then it is not in the repository at all). */
+async function removeInside(repoDir: string, rel: string): Promise<void> {
+  if (await realParents(repoDir, rel, false)) await rm(path.join(repoDir, rel), { recursive: true, force: true });
+}
+
 async function removeEmptyParents(repoDir: string, rel: string): Promise<void> {
   let dir = path.dirname(rel);
   while (dir !== '.' && dir !== '' && dir !== '/') {
@@ -353,10 +390,10 @@ async function restoreFiles(g: Git, repoDir: string, snap: GitStateSnapshot, sta
       if (snap.untracked.has(e.path) && !e.inIndex) continue;
       if (await sameAsBefore(abs, before)) continue;
       if (before.kind === 'content') {
-        await writeFile(abs, before.data);
+        await writeInside(repoDir, e.path, before.data);
         undone.push(`${e.path} was changed: put back as it was before the command`);
       } else if (before.kind === 'absent') {
-        await rm(abs, { recursive: true, force: true });
+        await removeInside(repoDir, e.path);
         undone.push(`${e.path} was created: removed`);
       } else {
         undone.push(`${e.path} (a large file that was already modified) was changed again and could not be put back`);
@@ -370,8 +407,8 @@ async function restoreFiles(g: Git, repoDir: string, snap: GitStateSnapshot, sta
   // Paths that were dirty at snapshot time but now match HEAD were reverted by the command.
   for (const [p, before] of snap.dirty) {
     if (seen.has(p) || untouchable.has(p)) continue;
-    if (before.kind === 'content') await writeFile(path.join(repoDir, p), before.data);
-    else if (before.kind === 'absent') await rm(path.join(repoDir, p), { recursive: true, force: true });
+    if (before.kind === 'content') await writeInside(repoDir, p, before.data);
+    else if (before.kind === 'absent') await removeInside(repoDir, p);
     else {
       undone.push(`${p} (a large file that was already there) was ${snap.untracked.has(p) ? 'deleted' : 'reverted'} and could not be put back`);
       continue;
@@ -395,6 +432,8 @@ async function restoreFiles(g: Git, repoDir: string, snap: GitStateSnapshot, sta
       } catch {
         // already gone
       }
+      // A stray symlink (git lists it as a file) that writeInside has just made a real directory again, to put a file back in.
+      if (isDir && !e.path.endsWith('/')) continue;
       await rm(abs, { recursive: true, force: true });
       await removeEmptyParents(repoDir, e.path);
       undone.push(`${e.path.replace(/\/$/, '')}${isDir ? '/' : ''} is a stray new file: removed`); // git names a nested repository `dir/`

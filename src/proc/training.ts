@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { sandboxedCommand } from './sandbox.js';
+import { appendRegular, openForWrite, openRegular } from './untrusted-file.js';
 import { killTree, newRunId, RUN_MARKER, trackGroup } from './tree.js';
 
 export interface TrainingOptions {
@@ -34,7 +35,8 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   // a worker that outlives the trainer while holding the log open (a dataloader, a stray `&`) then
   // cannot keep us waiting, and the log survives us. This is why the run uses node's spawn and
   // resolves on 'exit' rather than execa, whose promise settles only once the output streams close.
-  const logFd = fs.openSync(opts.logPath, 'w');
+  // Never through a symlink or FIFO the model put at run.log's name (untrusted-file.ts says why).
+  const logFd = openForWrite(opts.logPath);
   const runId = newRunId();
   let timedOut = false;
   let interrupted = false;
@@ -75,7 +77,7 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   else opts.signal.addEventListener('abort', onAbort, { once: true });
   const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.once('error', (err) => {
-      fs.appendFileSync(opts.logPath, `autoresearch: could not start "${opts.cmd}": ${err.message}\n`);
+      appendRegular(opts.logPath, `autoresearch: could not start "${opts.cmd}": ${err.message}\n`);
       resolve({ code: 127, signal: null });
     });
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -105,14 +107,10 @@ export function freeBytes(dir: string): number | null {
   }
 }
 
-/** The end of a log file, read without loading a multi-megabyte log into memory. */
+/** The end of a log file, read without loading a multi-megabyte log into memory; '' unless it is a regular file. */
 export function readLogTail(path: string, bytes = 8192): string {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch {
-    return '';
-  }
+  const fd = openRegular(path);
+  if (fd === null) return '';
   try {
     const size = fs.fstatSync(fd).size;
     const start = Math.max(0, size - bytes);
