@@ -171,6 +171,7 @@ export class Lab {
       ...(others.length > 0 ? { inFlight: others } : {}),
       ...slotField(slot),
       sandbox: this.sandboxed,
+      ...(this.env['UV_PROJECT_ENVIRONMENT'] ? { projectEnv: this.env['UV_PROJECT_ENVIRONMENT'] } : {}),
       ...extra,
     };
   }
@@ -221,7 +222,7 @@ export class Lab {
     if (slot.gpu !== null) env.CUDA_VISIBLE_DEVICES = slot.gpu;
     let jobId: string | undefined;
     const result = await this.executor.run(
-      { cmd: this.config.runCmd, cwd, logPath, env, timeoutSec: this.config.timeoutSec, name: `autoresearch ${this.tag} #${experiment}` },
+      { cmd: this.config.runCmd, cwd, logPath, env, timeoutSec: this.config.timeoutSec, name: `autoresearch ${this.tag} #${experiment}`, protect: [this.dir] },
       this.opts.signal,
       {
         onStart: (ref: RunRef) => {

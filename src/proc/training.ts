@@ -14,6 +14,7 @@ export interface TrainingOptions {
   logPath: string;
   timeoutSec: number;
   env: Record<string, string>;
+  protect?: readonly string[]; // see RunSpec.protect
   sandbox?: { network: boolean } | null; // run inside the sandbox (src/proc/sandbox.ts); null or absent: as is
   signal: AbortSignal; // aborted when the user stops the program
   onTick?: (elapsedSec: number) => void; // about once a second while it runs
@@ -44,7 +45,7 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   try {
     // `/bin/sh -c` is what shell: true runs; spelled out so that the sandbox can wrap it (bwrap gets the same scrubbed env).
     const shell = ['/bin/sh', '-c', opts.cmd];
-    const [file, ...args] = opts.sandbox ? sandboxedCommand('training', shell, { cwd: opts.cwd, env: opts.env, network: opts.sandbox.network }) : shell;
+    const [file, ...args] = opts.sandbox ? sandboxedCommand('training', shell, { cwd: opts.cwd, env: opts.env, network: opts.sandbox.network, ...(opts.protect ? { protect: opts.protect } : {}) }) : shell;
     child = spawn(file!, args, {
       cwd: opts.cwd,
       detached: true, // own process group: Ctrl+C in the terminal reaches us, not the run, and we stop it as a whole

@@ -89,7 +89,7 @@ export async function converse(ctx: ExperimentContext, opts: ConversationOptions
   };
   const { maxTurns } = opts;
   const transcript = new Transcript(transcriptPath(ctx.stateRoot ?? ctx.repoDir, ctx.tag, ctx.experiment, ctx.fix?.attempt), opts.redact);
-  const runner = new ToolRunner({ repoDir: ctx.repoDir, editable: ctx.editable, bashTimeoutMs: opts.bashTimeoutMs, redact: opts.redact, sandbox: ctx.sandbox ?? false });
+  const runner = new ToolRunner({ repoDir: ctx.repoDir, editable: ctx.editable, bashTimeoutMs: opts.bashTimeoutMs, redact: opts.redact, sandbox: ctx.sandbox ?? false, ...(ctx.projectEnv ? { projectEnv: ctx.projectEnv } : {}) });
   const first = buildUserPrompt(ctx, { maxTurns });
   const wire = opts.open(systemPrompt(ctx.programText), first);
   const before = await readEditable(ctx.repoDir, ctx.editable);
