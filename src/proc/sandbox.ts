@@ -33,6 +33,7 @@ export interface SandboxPlan {
 export interface MachineFacts {
   exists: (p: string) => boolean;
   gpuDevices: string[]; // /dev/nvidia*, present or not
+  isDirectory?: (p: string) => boolean; // not following a symlink; false where absent
 }
 
 /** HOME, unless it is unset or the root (nothing to hide then). */
@@ -111,7 +112,9 @@ function projectEnvironment(env: Record<string, string | undefined>): string[] {
  */
 function gitPointer(cwd: string, facts: MachineFacts): string[] {
   const dotGit = path.join(cwd, '.git');
-  return facts.exists(dotGit) ? [dotGit] : [];
+  // Only a worktree's `.git` file (the only kind experiments run in): a checkout's own .git
+  // directory stays as it was, the guard's to put back after each command (git/guard.ts).
+  return facts.exists(dotGit) && !(facts.isDirectory?.(dotGit) ?? false) ? [dotGit] : [];
 }
 
 /**
@@ -293,7 +296,14 @@ export function machineFacts(): MachineFacts {
   } catch {
     // no /dev to list: no GPU to keep
   }
-  return { exists: (p) => fs.existsSync(p), gpuDevices };
+  const isDirectory = (p: string) => {
+    try {
+      return fs.lstatSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  return { exists: (p) => fs.existsSync(p), gpuDevices, isDirectory };
 }
 
 /**
