@@ -14,6 +14,7 @@ import { experimentLogPath, readExperimentState, verdictPath, writeExperimentSta
 import { scrubEnv } from '../proc/env.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import { freeBytes, readLogTail } from '../proc/training.js';
+import { openForWrite, openRegular, readRegular, realDirectory } from '../proc/untrusted-file.js';
 import { describe, judgeRun, standingOf, type Outcome } from './decide.js';
 import { applyJudge, judgeRules, parseVerdict, RESULT_FILE_ENV, type JudgeRules } from './judge.js';
 import { logTail, parseMemoryGb } from './metric.js';
@@ -170,6 +171,7 @@ export class Lab {
       ...(others.length > 0 ? { inFlight: others } : {}),
       ...slotField(slot),
       sandbox: this.sandboxed,
+      ...(this.env['UV_PROJECT_ENVIRONMENT'] ? { projectEnv: this.env['UV_PROJECT_ENVIRONMENT'] } : {}),
       ...extra,
     };
   }
@@ -212,14 +214,15 @@ export class Lab {
   async train(experiment: number, cwd: string, slot: Slot, detail: string, run = 0): Promise<Outcome> {
     const logPath = path.join(cwd, RUN_LOG);
     const resultPath = verdictPath(cwd);
-    fs.mkdirSync(path.dirname(resultPath), { recursive: true });
+    // The worktree is the model's to write: .autoresearch/ may be a symlink to a directory of the user's by now.
+    realDirectory(path.dirname(resultPath));
     fs.rmSync(resultPath, { force: true }); // a verdict counts only for the run that wrote it
     this.phase('training', experiment, slot, detail);
     const env: Record<string, string> = { ...this.env, [RESULT_FILE_ENV]: resultPath, [SEED_ENV]: String(seedOf(experiment, run)) };
     if (slot.gpu !== null) env.CUDA_VISIBLE_DEVICES = slot.gpu;
     let jobId: string | undefined;
     const result = await this.executor.run(
-      { cmd: this.config.runCmd, cwd, logPath, env, timeoutSec: this.config.timeoutSec, name: `autoresearch ${this.tag} #${experiment}` },
+      { cmd: this.config.runCmd, cwd, logPath, env, timeoutSec: this.config.timeoutSec, name: `autoresearch ${this.tag} #${experiment}`, protect: [this.dir] },
       this.opts.signal,
       {
         onStart: (ref: RunRef) => {
@@ -240,10 +243,12 @@ export class Lab {
           }),
       },
     );
-    const log = readTextOrNull(logPath) ?? '';
+    // Only regular files in a real directory: train.py may have left a symlink to ~/.bashrc at any of these names (untrusted-file.ts).
+    const log = readRegular(logPath) ?? '';
+    realDirectory(path.dirname(resultPath));
     let outcome = applyJudge(
       judgeRun({ ...result, log }, this.config.metric),
-      parseVerdict(readTextOrNull(resultPath)),
+      parseVerdict(readRegular(resultPath)),
       { exitCode: result.exitCode, wallSec: result.seconds, memoryGb: parseMemoryGb(log) },
       this.judge,
     );
@@ -292,10 +297,10 @@ export class Lab {
 
   /** Keep a run's log under .autoresearch/<tag>/logs/ (head and tail past a size), and whole as the latest run.log. */
   keepLog(experiment: number, commit: string, logPath: string, suffix = ''): void {
-    if (!fs.existsSync(logPath)) return;
+    if (!fs.existsSync(logPath) && !isSymlink(logPath)) return;
     keepRunLog(logPath, experimentLogPath(this.dir, this.tag, experiment, `${short(commit)}${suffix}`));
     const latest = path.join(this.dir, RUN_LOG);
-    if (path.resolve(logPath) !== path.resolve(latest)) fs.copyFileSync(logPath, latest);
+    if (path.resolve(logPath) !== path.resolve(latest)) copyRegular(logPath, latest);
   }
 
   emitResult(experiment: number, row: ResultRow, verdict?: string): void {
@@ -335,6 +340,32 @@ export function readTextOrNull(file: string): string | null {
     return fs.readFileSync(file, 'utf8');
   } catch {
     return null;
+  }
+}
+
+function isSymlink(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Copy `from` to `to` if it is a regular file, never following a name (untrusted-file.ts); otherwise `to` is left empty. */
+function copyRegular(from: string, to: string): void {
+  const dst = openForWrite(to);
+  try {
+    const src = openRegular(from);
+    if (src === null) return;
+    try {
+      const buf = Buffer.alloc(1 << 20);
+      let n: number;
+      while ((n = fs.readSync(src, buf, 0, buf.length, null)) > 0) fs.writeSync(dst, buf, 0, n);
+    } finally {
+      fs.closeSync(src);
+    }
+  } finally {
+    fs.closeSync(dst);
   }
 }
 

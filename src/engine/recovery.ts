@@ -24,7 +24,7 @@ export async function recover(lab: Lab, states: InFlight[], earlier: string[]): 
   if (await lab.repo.removeStaleIndexLock()) notes.push('removed a stale .git/index.lock');
 
   for (const s of states) {
-    const tree = s.worktree && fs.existsSync(s.worktree) ? await openTree(s.worktree) : null;
+    const tree = s.worktree && fs.existsSync(s.worktree) ? await openTree(lab.repo, s.worktree) : null;
     const logPath = path.join(tree?.dir ?? lab.dir, RUN_LOG);
     // A run measured and decided whose row never reached results.tsv (a full disk, a read-only
     // file): write the row it earned, not an "interrupted" crash; a kept one becomes the best.
@@ -77,9 +77,9 @@ export async function recover(lab: Lab, states: InFlight[], earlier: string[]): 
   });
 }
 
-async function openTree(dir: string): Promise<GitRepo | null> {
+async function openTree(repo: GitRepo, dir: string): Promise<GitRepo | null> {
   try {
-    return await GitRepo.open(dir);
+    return await repo.openWorktree(dir);
   } catch {
     return null; // a half-made worktree: nothing in it worth keeping
   }

@@ -69,6 +69,8 @@ export interface ExperimentContext {
   history: ResultRow[]; // every row of this tag so far, oldest first; the agent bounds what it sends
   /** Run the agent's shell commands in the sandbox (src/proc/sandbox.ts): the engine decides, from --sandbox. */
   sandbox?: boolean;
+  /** The project's Python environment the runs use (UV_PROJECT_ENVIRONMENT: the main checkout's .venv), for the shell's checks too. */
+  projectEnv?: string;
   /** Present when the previous attempt of this experiment crashed and the agent may fix it. */
   fix?: { attempt: number; reason: string; logTail: string; description: string };
   /** Present when this experiment's first draft no longer applies on a newer best and must be redone. */

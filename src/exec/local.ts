@@ -18,6 +18,7 @@ export class LocalExecutor implements Executor {
       logPath: spec.logPath,
       timeoutSec: spec.timeoutSec,
       env: spec.env,
+      ...(spec.protect ? { protect: spec.protect } : {}),
       sandbox: this.sandbox,
       signal,
       onStart: (pid, runId) => hooks.onStart?.({ executor: this.name, pid, runId }),

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { LocalExecutor } from './local.js';
 import { crashReasonOf, isTransient, isUnknownJob, jobName, jobPhase, parseSacct, parseScontrolJob, retryable, signalName, type JobInfo } from './slurmjob.js';
 import type { Executor, RunEnd, RunHooks, RunRef, RunSpec, RunState } from './types.js';
+import { appendRegular, openForWrite, openRegular } from '../proc/untrusted-file.js';
 
 /** The job's first line of output: proof that the node wrote into the worktree we read. */
 export const JOB_MARKER = 'autoresearch: SLURM job';
@@ -113,14 +114,14 @@ export class SlurmExecutor implements Executor {
       attempt = await this.attempt(spec, signal, hooks);
       if (attempt.lostState !== null) return attempt.end;
       if (attempt.end.crashReason === undefined && attempt.end.exitCode !== 0) {
-        fs.appendFileSync(spec.logPath, `autoresearch: an earlier submission of this run ended in ${first}\n`);
+        appendRegular(spec.logPath, `autoresearch: an earlier submission of this run ended in ${first}\n`);
       }
     }
     return attempt.end;
   }
 
   private async attempt(spec: RunSpec, signal: AbortSignal, hooks: RunHooks): Promise<Attempt> {
-    fs.writeFileSync(spec.logPath, ''); // the log holds this submission only; a stale one would pass the marker check
+    fs.closeSync(openForWrite(spec.logPath)); // never through a symlink the model's shell left (untrusted-file.ts); the log holds this submission only; a stale one would pass the marker check
     const script = `printf '%s\\n' "${JOB_MARKER} $SLURM_JOB_ID on $(hostname)"\n${spec.cmd}\n`;
     // Ours last, so they win over the user's; --no-requeue and --export first, so the user may override them.
     const args = ['--parsable', '--no-requeue', '--export=ALL', ...this.args];
@@ -135,7 +136,7 @@ export class SlurmExecutor implements Executor {
       if (signal.aborted) return { end: ended({ interrupted: true }), lostState: null };
       if (err instanceof SlurmCommandError && !err.missing && !isTransient(err.stderr)) {
         // The cluster refused this job (a partition that does not exist, a bad --gres): a crash the log explains.
-        fs.appendFileSync(spec.logPath, `autoresearch: sbatch refused the job: ${err.message}\n`);
+        appendRegular(spec.logPath, `autoresearch: sbatch refused the job: ${err.message}\n`);
         return { end: ended({ crashReason: `sbatch refused the job: ${oneLine(err.message)}` }), lostState: null };
       }
       throw err;
@@ -221,7 +222,7 @@ export class SlurmExecutor implements Executor {
     // A job whose script ran but whose first line is not in our log wrote somewhere we cannot see.
     const launched = info.state === 'COMPLETED' || info.state === 'FAILED' || cancelled === 'not-shared';
     if (launched && !(await this.waitForMarker(spec.logPath))) {
-      fs.appendFileSync(spec.logPath, `autoresearch: ${notSharedMessage(spec.logPath)} (job ${jobId})\n`);
+      appendRegular(spec.logPath, `autoresearch: ${notSharedMessage(spec.logPath)} (job ${jobId})\n`);
       return { end: ended({ seconds, crashReason: 'job output not on a shared filesystem' }), lostState: null };
     }
     const reason = info.state === 'COMPLETED' || info.state === 'FAILED' ? null : crashReasonOf(info.state);
@@ -324,7 +325,8 @@ function ended(over: Partial<RunEnd>): RunEnd {
 
 function logHasMarker(logPath: string): boolean {
   try {
-    const fd = fs.openSync(logPath, 'r');
+    const fd = openRegular(logPath);
+    if (fd === null) return false;
     try {
       // Near the top, not necessarily first: slurmstepd may write its own warnings before the script starts.
       const buf = Buffer.alloc(64 * 1024);

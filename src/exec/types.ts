@@ -11,6 +11,7 @@ export interface RunSpec {
   env: Record<string, string>; // already scrubbed of secrets
   timeoutSec: number; // counted from the run's start (not from time spent waiting in a queue)
   name: string; // says which tag and experiment, for whoever looks at the process or job list
+  protect?: readonly string[]; // paths the run must not change (the main checkout), kept read-only where a sandbox would show them writable
 }
 
 /** What identifies a run to the executor that started it, saved before it starts so a restart can stop it. */

@@ -11,10 +11,9 @@
 // info/attributes) are put back too, so nothing planted there runs at the program's next commit.
 // Cheap on purpose: two git calls to snapshot, two to check, more only when something changed.
 
-import { lstat, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
-import { engineRefWrites, engineWritesSettled, short } from './repo.js';
+import { engineRefWrites, engineWritesSettled, runGit, short } from './repo.js';
 
 /** How a dirty path looked at snapshot time. Small files are kept whole so they can be written back. */
 type FileState = { kind: 'absent' } | { kind: 'content'; data: Buffer } | { kind: 'large'; size: number; mtimeMs: number };
@@ -52,8 +51,13 @@ interface RepoStatus {
 
 const KEEP_CONTENT_MAX = 1024 * 1024;
 
-function git(repoDir: string): SimpleGit {
-  return simpleGit({ baseDir: repoDir, maxConcurrentProcesses: 1 });
+/** git in `repoDir` through runGit: in a worktree of ours, with its recorded git directory (repo.ts says why). */
+interface Git {
+  raw(args: string[]): Promise<string>;
+}
+
+function git(repoDir: string): Git {
+  return { raw: (args) => runGit(repoDir, args) };
 }
 
 function shortOrNone(hash: string | null | undefined): string {
@@ -105,13 +109,13 @@ export function parseStatusV2(out: string): RepoStatus {
   return { head, branch, entries };
 }
 
-async function readStatus(g: SimpleGit): Promise<RepoStatus> {
+async function readStatus(g: Git): Promise<RepoStatus> {
   // --no-optional-locks: a status must never fight another git process for the index lock.
   const out = await g.raw(['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all']);
   return parseStatusV2(out);
 }
 
-async function readRefs(g: SimpleGit): Promise<Map<string, string>> {
+async function readRefs(g: Git): Promise<Map<string, string>> {
   const out = await g.raw(['for-each-ref', '--format=%(objectname) %(refname)']);
   const refs = new Map<string, string>();
   for (const line of out.split('\n')) {
@@ -131,26 +135,17 @@ async function captureFile(abs: string): Promise<FileState> {
   }
 }
 
-/** The .git directory: `.git` itself, or where a `.git` file (worktree, submodule) points. */
-async function findGitDir(repoDir: string): Promise<string | null> {
-  const dotGit = path.join(repoDir, '.git');
+/**
+ * The checkout's git directory and the shared one (config, hooks, info/), as git says: in a worktree
+ * of ours, the recorded ones, not wherever its `.git` file (the model's to write) points now.
+ */
+async function findGitDirs(g: Git, repoDir: string): Promise<{ gitDir: string | null; commonDir: string | null }> {
   try {
-    const info = await lstat(dotGit);
-    if (info.isDirectory()) return dotGit;
-    const m = /^gitdir:\s*(.+)$/m.exec(await readFile(dotGit, 'utf8'));
-    return m?.[1] ? path.resolve(repoDir, m[1].trim()) : null;
+    const [gitDir, commonDir] = (await g.raw(['rev-parse', '--absolute-git-dir', '--git-common-dir'])).trim().split('\n');
+    if (!gitDir || !commonDir) return { gitDir: null, commonDir: null };
+    return { gitDir, commonDir: path.resolve(repoDir, commonDir) };
   } catch {
-    return null;
-  }
-}
-
-/** A worktree's .git directory names the repository's shared one in its `commondir` file. */
-async function findCommonDir(gitDir: string | null): Promise<string | null> {
-  if (gitDir === null) return null;
-  try {
-    return path.resolve(gitDir, (await readFile(path.join(gitDir, 'commondir'), 'utf8')).trim());
-  } catch {
-    return gitDir;
+    return { gitDir: null, commonDir: null };
   }
 }
 
@@ -204,7 +199,7 @@ async function restoreControl(snap: GitStateSnapshot): Promise<string[]> {
 export async function snapshotGitState(repoDir: string): Promise<GitStateSnapshot> {
   const g = git(repoDir);
   const engineWritesSeen = engineWritesSettled(); // before the refs are read: see engineWritesSettled
-  const [status, refs, gitDir] = await Promise.all([readStatus(g), readRefs(g), findGitDir(repoDir)]);
+  const [status, refs, { gitDir, commonDir }] = await Promise.all([readStatus(g), readRefs(g), findGitDirs(g, repoDir)]);
   const dirty = new Map<string, FileState>();
   const untracked = new Set<string>();
   for (const e of status.entries) {
@@ -212,7 +207,6 @@ export async function snapshotGitState(repoDir: string): Promise<GitStateSnapsho
     if (!e.inHead && !e.inIndex) untracked.add(e.path);
   }
   const indexLocked = gitDir !== null && (await captureFile(path.join(gitDir, 'index.lock'))).kind !== 'absent';
-  const commonDir = await findCommonDir(gitDir);
   return {
     head: status.head,
     branch: status.branch,
@@ -234,6 +228,43 @@ async function sameAsBefore(abs: string, before: FileState): Promise<boolean> {
   return now.kind === 'large' && now.size === before.size && now.mtimeMs === before.mtimeMs;
 }
 
+/**
+ * Whether the directories between `repoDir` and `rel` are real ones. The command we are undoing may
+ * have put a symlink there (`ln -s ~ sub`), and we run outside the sandbox: a write or removal
+ * through it would reach outside the repository. With `make`, such a name (or a missing one) is
+ * made a real directory again, as it was when the path was seen.
+ */
+async function realParents(repoDir: string, rel: string, make: boolean): Promise<boolean> {
+  let dir = repoDir;
+  for (const part of path.dirname(rel).split('/').filter((p) => p !== '' && p !== '.')) {
+    dir = path.join(dir, part);
+    let isDir = false;
+    try {
+      isDir = (await lstat(dir)).isDirectory();
+    } catch {
+      // absent
+    }
+    if (isDir) continue;
+    if (!make) return false;
+    await rm(dir, { force: true });
+    await mkdir(dir);
+  }
+  return true;
+}
+
+/** Write `data` as a new file at `rel`, never through a symlink at its name or above it. */
+async function writeInside(repoDir: string, rel: string, data: Buffer): Promise<void> {
+  await realParents(repoDir, rel, true);
+  const abs = path.join(repoDir, rel);
+  await rm(abs, { recursive: true, force: true });
+  await writeFile(abs, data, { flag: 'wx' });
+}
+
+/** Remove `rel`, unless it lies beyond a symlink (then it is not in the repository at all). */
+async function removeInside(repoDir: string, rel: string): Promise<void> {
+  if (await realParents(repoDir, rel, false)) await rm(path.join(repoDir, rel), { recursive: true, force: true });
+}
+
 async function removeEmptyParents(repoDir: string, rel: string): Promise<void> {
   let dir = path.dirname(rel);
   while (dir !== '.' && dir !== '' && dir !== '/') {
@@ -248,7 +279,7 @@ async function removeEmptyParents(repoDir: string, rel: string): Promise<void> {
   }
 }
 
-async function restoreRefs(g: SimpleGit, snap: GitStateSnapshot, current: Map<string, string>): Promise<string[]> {
+async function restoreRefs(g: Git, snap: GitStateSnapshot, current: Map<string, string>): Promise<string[]> {
   const undone: string[] = [];
   for (const [ref, before] of snap.refs) {
     const now = current.get(ref);
@@ -264,7 +295,7 @@ async function restoreRefs(g: SimpleGit, snap: GitStateSnapshot, current: Map<st
   return undone;
 }
 
-async function restoreHead(g: SimpleGit, snap: GitStateSnapshot, status: RepoStatus): Promise<string[]> {
+async function restoreHead(g: Git, snap: GitStateSnapshot, status: RepoStatus): Promise<string[]> {
   if (snap.branch !== null) {
     if (status.branch === snap.branch) return [];
     await g.raw(['symbolic-ref', '-m', 'autoresearch: restore', 'HEAD', snap.branch]);
@@ -343,7 +374,7 @@ export async function restoreGitState(repoDir: string, taken: GitStateSnapshot, 
 }
 
 /** Put back non-editable files: restored from HEAD, reverted to their snapshot, or removed as strays. */
-async function restoreFiles(g: SimpleGit, repoDir: string, snap: GitStateSnapshot, status: RepoStatus, untouchable: { has: (p: string) => boolean }): Promise<string[]> {
+async function restoreFiles(g: Git, repoDir: string, snap: GitStateSnapshot, status: RepoStatus, untouchable: { has: (p: string) => boolean }): Promise<string[]> {
   const undone: string[] = [];
   const toCheckout: string[] = [];
   const toRemove: StatusEntry[] = [];
@@ -359,10 +390,10 @@ async function restoreFiles(g: SimpleGit, repoDir: string, snap: GitStateSnapsho
       if (snap.untracked.has(e.path) && !e.inIndex) continue;
       if (await sameAsBefore(abs, before)) continue;
       if (before.kind === 'content') {
-        await writeFile(abs, before.data);
+        await writeInside(repoDir, e.path, before.data);
         undone.push(`${e.path} was changed: put back as it was before the command`);
       } else if (before.kind === 'absent') {
-        await rm(abs, { recursive: true, force: true });
+        await removeInside(repoDir, e.path);
         undone.push(`${e.path} was created: removed`);
       } else {
         undone.push(`${e.path} (a large file that was already modified) was changed again and could not be put back`);
@@ -376,8 +407,8 @@ async function restoreFiles(g: SimpleGit, repoDir: string, snap: GitStateSnapsho
   // Paths that were dirty at snapshot time but now match HEAD were reverted by the command.
   for (const [p, before] of snap.dirty) {
     if (seen.has(p) || untouchable.has(p)) continue;
-    if (before.kind === 'content') await writeFile(path.join(repoDir, p), before.data);
-    else if (before.kind === 'absent') await rm(path.join(repoDir, p), { recursive: true, force: true });
+    if (before.kind === 'content') await writeInside(repoDir, p, before.data);
+    else if (before.kind === 'absent') await removeInside(repoDir, p);
     else {
       undone.push(`${p} (a large file that was already there) was ${snap.untracked.has(p) ? 'deleted' : 'reverted'} and could not be put back`);
       continue;
@@ -401,9 +432,11 @@ async function restoreFiles(g: SimpleGit, repoDir: string, snap: GitStateSnapsho
       } catch {
         // already gone
       }
+      // A stray symlink (git lists it as a file) that writeInside has just made a real directory again, to put a file back in.
+      if (isDir && !e.path.endsWith('/')) continue;
       await rm(abs, { recursive: true, force: true });
       await removeEmptyParents(repoDir, e.path);
-      undone.push(`${e.path}${isDir ? '/' : ''} is a stray new file: removed`);
+      undone.push(`${e.path.replace(/\/$/, '')}${isDir ? '/' : ''} is a stray new file: removed`); // git names a nested repository `dir/`
     }
   }
   return undone;

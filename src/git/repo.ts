@@ -1,14 +1,22 @@
 // The git operations the loop needs, and nothing else. Every call is a real `git` process; the
 // loop never edits .git by hand.
 //
-// Why execFile and not simple-git here: simple-git waits an extra 50 ms after every command that
+// Why execFile and not simple-git: simple-git waits an extra 50 ms after every command that
 // prints nothing, and most of the loop's commands print nothing (add, commit -q, update-ref,
 // reset -q). That alone cost ~200 ms per experiment, more than the whole rest of the loop
-// (docs/benchmarks.md). The guard, which runs commands that do print, still uses simple-git.
+// (docs/benchmarks.md). Every git call the program makes in a checkout goes through runGit (the
+// guard's too), so that the protections below hold for all of them.
+//
+// An experiment's worktree is the model's to write: its `.git` file names the git directory, and
+// a planted one (`gitdir: evil/.git`, whose config sets core.fsmonitor to a command) would make our
+// next git call run that command outside the sandbox, with our environment. So git in a worktree
+// is always told the git directory we recorded when we made it (never reading `.git`), with
+// fsmonitor and hooks off, and no git process of ours gets the API key in its environment.
 
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isSecretName } from '../proc/env.js';
 
 export class GitError extends Error {
   override name = 'GitError';
@@ -21,10 +29,31 @@ export class GitError extends Error {
   }
 }
 
+/** The git directory of each worktree we made, by its absolute path: see the top of this file. */
+const pinnedGitDirs = new Map<string, string>();
+
+/** Nothing a worktree's files could name runs: no fsmonitor command, no hooks (the change is the model's). */
+const WORKTREE_SAFETY = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null'];
+
+/** Our environment without secrets, for git: should git ever run something, it gets no key. Commit identity stays. */
+export function gitEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const clean: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && (!isSecretName(name) || /^GIT_(AUTHOR|COMMITTER)_/.test(name))) clean[name] = value;
+  }
+  return clean;
+}
+
+/** The arguments git gets for `args` in `dir`: in a worktree of ours, its recorded git directory and the safety settings first. */
+export function gitArgs(dir: string, args: string[]): string[] {
+  const gitDir = pinnedGitDirs.get(path.resolve(dir));
+  return gitDir === undefined ? args : ['--git-dir', gitDir, '--work-tree', path.resolve(dir), ...WORKTREE_SAFETY, ...args];
+}
+
 /** Run git in `dir`; resolve with stdout, reject with a GitError carrying stderr. */
 export function runGit(dir: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd: dir, env, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile('git', gitArgs(dir, args), { cwd: dir, env: gitEnv(env), maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err) reject(new GitError(args, (err as NodeJS.ErrnoException & { code?: number | string }).code ?? null, stderr));
       else resolve(stdout);
     });
@@ -200,13 +229,40 @@ export class GitRepo {
   /** A new worktree at `dir`, HEAD detached at `commit`. */
   async addWorktree(dir: string, commit: string): Promise<GitRepo> {
     await this.oneWorktreeOpAtATime(() => this.run(['worktree', 'add', '--detach', '--quiet', dir, commit]));
-    const wt = new GitRepo(path.resolve(dir));
+    return this.openWorktree(dir);
+  }
+
+  /**
+   * A worktree of this repository, its git directory found from the repository's own records
+   * (.git/worktrees/<name>/gitdir names the worktree), never from the worktree's `.git` file, and
+   * recorded so every later git call there uses it. Throws when git has no record of `dir`.
+   */
+  async openWorktree(dir: string): Promise<GitRepo> {
+    const abs = path.resolve(dir);
+    const admin = path.join(path.resolve(this.dir, (await this.run(['rev-parse', '--git-common-dir'])).trim()), 'worktrees');
+    const real = realOrNull(abs);
+    let gitDir: string | null = null;
+    for (const name of fs.existsSync(admin) ? fs.readdirSync(admin) : []) {
+      let recorded: string;
+      try {
+        recorded = fs.readFileSync(path.join(admin, name, 'gitdir'), 'utf8').trim();
+      } catch {
+        continue; // a half-written record of a concurrent add (see worktreeTurn), or not a worktree's
+      }
+      const at = path.dirname(path.resolve(admin, name, recorded));
+      if (at === abs || (real !== null && realOrNull(at) === real)) gitDir = path.join(admin, name);
+    }
+    if (gitDir === null) throw new Error(`git has no record of a worktree at ${abs}`);
+    pinnedGitDirs.set(abs, gitDir);
+    const wt = new GitRepo(abs);
+    await wt.run(['rev-parse', '--verify', '--quiet', 'HEAD']); // a half-made worktree has no HEAD yet: nothing in it to open
     wt.identity = this.identity;
     return wt;
   }
 
   /** Remove a worktree and its administrative files, whatever state it is in. */
   async removeWorktree(dir: string): Promise<void> {
+    pinnedGitDirs.delete(path.resolve(dir));
     await this.oneWorktreeOpAtATime(async () => {
       try {
         await this.run(['worktree', 'remove', '--force', '--force', dir]);
@@ -293,6 +349,14 @@ export class GitRepo {
     fs.mkdirSync(path.dirname(excludePath), { recursive: true });
     const sep = existing === '' || existing.endsWith('\n') ? '' : '\n';
     fs.appendFileSync(excludePath, `${sep}# written by autoresearch\n${missing.map((n) => `/${n}`).join('\n')}\n`);
+  }
+}
+
+function realOrNull(p: string): string | null {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return null;
   }
 }
 

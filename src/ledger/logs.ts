@@ -3,6 +3,7 @@
 // size only the head (how the run started) and the tail (how it ended, the summary) are kept.
 
 import fs from 'node:fs';
+import { openForWrite, openRegular } from '../proc/untrusted-file.js';
 
 /** The start of a long log that is kept: the command, the config, the first steps. */
 export const KEEP_LOG_HEAD_BYTES = 1024 * 1024;
@@ -43,10 +44,17 @@ function tailStart(fd: number, from: number, size: number): number {
  * Returns the number of bytes dropped.
  */
 export function keepLog(from: string, to: string, headBytes = KEEP_LOG_HEAD_BYTES, tailBytes = KEEP_LOG_TAIL_BYTES): number {
-  const src = fs.openSync(from, 'r');
+  // `from` is in a worktree the model's code writes: only a regular file is copied (untrusted-file.ts).
+  const src = openRegular(from);
+  if (src === null) {
+    const dst = openForWrite(to);
+    fs.writeSync(dst, `[autoresearch: ${from} was not a regular file (a symlink, a FIFO or a directory the run left there), so it was not read]\n`);
+    fs.closeSync(dst);
+    return 0;
+  }
   try {
     const size = fs.fstatSync(src).size;
-    const dst = fs.openSync(to, 'w');
+    const dst = openForWrite(to);
     try {
       if (size <= headBytes + tailBytes) {
         copyRange(src, dst, 0, size);

@@ -18,12 +18,14 @@ export interface SandboxPlan {
   home: string | null; // replaced by an empty directory; null where there is no home to hide
   homeWritable: boolean; // the empty home takes writes and forgets them (training) or refuses them (shell)
   privateTmp: boolean; // a fresh, empty /tmp; otherwise the host's /tmp, writable (torch.compile caches there)
+  privateRun: boolean; // a fresh, empty /run: no host daemon's Unix socket (docker, dbus, systemd) in reach
   network: boolean;
   ipc: boolean; // share the host's System V IPC
   hostDev: boolean; // the host's whole /dev; otherwise a minimal /dev plus `devices`
   devices: string[]; // device nodes kept in a minimal /dev (the GPU's)
   readOnly: string[]; // existing paths shown read-only inside the hidden home (or anywhere)
   readWrite: string[]; // existing paths kept writable
+  protect: string[]; // existing paths shown read-only although a writable mount holds them (the worktree's .git)
   setEnv: Record<string, string>; // set for the command inside only; bwrap itself never sees them
 }
 
@@ -31,6 +33,7 @@ export interface SandboxPlan {
 export interface MachineFacts {
   exists: (p: string) => boolean;
   gpuDevices: string[]; // /dev/nvidia*, present or not
+  isDirectory?: (p: string) => boolean; // not following a symlink; false where absent
 }
 
 /** HOME, unless it is unset or the root (nothing to hide then). */
@@ -93,6 +96,28 @@ function keep(paths: string[], cwd: string, facts: MachineFacts): string[] {
 }
 
 /**
+ * The project's Python environment: uv's, which the engine points at the main checkout's .venv
+ * (UV_PROJECT_ENVIRONMENT) so that every worktree runs the same one. A checkout under $HOME would
+ * otherwise have it hidden by the empty home.
+ */
+function projectEnvironment(env: Record<string, string | undefined>): string[] {
+  const p = env['UV_PROJECT_ENVIRONMENT'];
+  return p && path.isAbsolute(p) ? [path.resolve(p)] : [];
+}
+
+/**
+ * The worktree's `.git`: it names the git directory, and git, ours included, believes it. The
+ * program's git no longer reads it (git/repo.ts), and read-only here the model cannot point the
+ * user's own git in this worktree elsewhere either.
+ */
+function gitPointer(cwd: string, facts: MachineFacts): string[] {
+  const dotGit = path.join(cwd, '.git');
+  // Only a worktree's `.git` file (the only kind experiments run in): a checkout's own .git
+  // directory stays as it was, the guard's to put back after each command (git/guard.ts).
+  return facts.exists(dotGit) && !(facts.isDirectory?.(dotGit) ?? false) ? [dotGit] : [];
+}
+
+/**
  * The model's shell: no network, its own PID and IPC namespaces, the worktree writable, a private
  * /tmp, the home directory empty and read-only but for the Python environment and the data cache
  * (read-only), the GPU's device nodes, and nothing else writable.
@@ -104,12 +129,14 @@ export function shellPlan(cwd: string, env: Record<string, string | undefined>, 
     home,
     homeWritable: false,
     privateTmp: true,
+    privateRun: true,
     network: false,
     ipc: false,
     hostDev: false,
     devices: facts.gpuDevices,
-    readOnly: keep([...pythonPaths(env, home), dataCache(env, home) ?? ''].filter(Boolean), cwd, facts),
+    readOnly: keep([...pythonPaths(env, home), ...projectEnvironment(env), dataCache(env, home) ?? ''].filter(Boolean), cwd, facts),
     readWrite: [],
+    protect: gitPointer(cwd, facts),
     // Temporary files go to the private /tmp; uv must not try to sync (no network, a read-only cache): it runs the environment as it is.
     setEnv: { TMPDIR: '/tmp', UV_NO_SYNC: '1', UV_OFFLINE: '1', UV_CACHE_DIR: '/tmp/uv-cache' },
   };
@@ -121,20 +148,26 @@ export function shellPlan(cwd: string, env: Record<string, string | undefined>, 
  * environment and the data cache read-only (the judge's validation data is not train.py's to
  * change), an empty home otherwise: no ~/.ssh, no shell startup files, no credentials.
  */
-export function trainingPlan(cwd: string, env: Record<string, string | undefined>, network: boolean, facts: MachineFacts): SandboxPlan {
+export function trainingPlan(cwd: string, env: Record<string, string | undefined>, network: boolean, facts: MachineFacts, protect: readonly string[] = []): SandboxPlan {
   const home = homeOf(env);
-  const readWrite = keep(trainingCaches(env, home), cwd, facts);
+  // The project's environment writable: `uv run` may sync it.
+  const readWrite = keep([...trainingCaches(env, home), ...projectEnvironment(env)], cwd, facts);
+  // What the run must not change but would see writable: the main checkout (its .git: config,
+  // hooks) when it lies under the host's /tmp or a writable cache. Elsewhere it is read-only or hidden already.
+  const exposed = protect.map((p) => path.resolve(p)).filter((p) => p !== cwd && facts.exists(p) && (inside(p, '/tmp') || readWrite.some((rw) => inside(p, rw))));
   return {
     cwd,
     home,
     homeWritable: true,
     privateTmp: false,
+    privateRun: false,
     network,
     ipc: true,
     hostDev: true,
     devices: [],
     readOnly: keep([...pythonPaths(env, home), dataCache(env, home) ?? ''].filter(Boolean), cwd, facts).filter((p) => !readWrite.includes(p)),
     readWrite,
+    protect: [...exposed, ...gitPointer(cwd, facts)],
     setEnv: {},
   };
 }
@@ -160,10 +193,13 @@ export function bwrapArgs(plan: SandboxPlan, command: readonly string[]): string
   // at equal depth, in this order, so that the worktree wins over the empty home it may be.
   const mounts: Array<{ at: string; rank: number; flags: string[] }> = [];
   mounts.push({ at: '/tmp', rank: 0, flags: plan.privateTmp ? ['--tmpfs', '/tmp'] : ['--bind', '/tmp', '/tmp'] });
+  if (plan.privateRun) mounts.push({ at: '/run', rank: 0, flags: ['--tmpfs', '/run'] });
   if (plan.home) mounts.push({ at: plan.home, rank: 1, flags: ['--tmpfs', plan.home] });
   mounts.push({ at: plan.cwd, rank: 2, flags: ['--bind', plan.cwd, plan.cwd] });
   for (const p of plan.readOnly) mounts.push({ at: p, rank: 3, flags: ['--ro-bind', p, p] });
   for (const p of plan.readWrite) mounts.push({ at: p, rank: 3, flags: ['--bind', p, p] });
+  // After whatever writable mount holds them: a main checkout above the worktree comes first by depth.
+  for (const p of plan.protect) mounts.push({ at: p, rank: 4, flags: ['--ro-bind', p, p] });
   const depth = (p: string) => p.split('/').filter(Boolean).length;
   mounts.sort((a, b) => depth(a.at) - depth(b.at) || a.rank - b.rank);
   for (const m of mounts) args.push(...m.flags);
@@ -260,7 +296,29 @@ export function machineFacts(): MachineFacts {
   } catch {
     // no /dev to list: no GPU to keep
   }
-  return { exists: (p) => fs.existsSync(p), gpuDevices };
+  const isDirectory = (p: string) => {
+    try {
+      return fs.lstatSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  return { exists: (p) => fs.existsSync(p), gpuDevices, isDirectory };
+}
+
+/**
+ * The compile and package caches, made if missing: only an existing path can be mounted, and a
+ * cache first written inside the sandbox's empty home would be thrown away with it, so every run
+ * would compile from scratch. Empty directories, where the tools would make them on first use.
+ */
+function makeCaches(env: Record<string, string | undefined>): void {
+  for (const dir of trainingCaches(env, homeOf(env))) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch {
+      // not ours to make (a read-only home): the run goes without that cache
+    }
+  }
 }
 
 /**
@@ -271,12 +329,13 @@ export function machineFacts(): MachineFacts {
 export function sandboxedCommand(
   kind: 'shell' | 'training',
   command: readonly string[],
-  opts: { cwd: string; env: Record<string, string | undefined>; network?: boolean },
+  opts: { cwd: string; env: Record<string, string | undefined>; network?: boolean; protect?: readonly string[] },
 ): string[] {
   const support = sandboxSupport();
   if (!support.ok) throw new Error(`The sandbox cannot run: ${support.reason}.`);
+  if (kind === 'training') makeCaches(opts.env);
   const facts = machineFacts();
   const cwd = path.resolve(opts.cwd);
-  const plan = kind === 'shell' ? shellPlan(cwd, opts.env, facts) : trainingPlan(cwd, opts.env, opts.network ?? true, facts);
+  const plan = kind === 'shell' ? shellPlan(cwd, opts.env, facts) : trainingPlan(cwd, opts.env, opts.network ?? true, facts, opts.protect);
   return [support.bwrap, ...bwrapArgs(plan, command)];
 }

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { sandboxedCommand } from './sandbox.js';
+import { appendRegular, openForWrite, openRegular } from './untrusted-file.js';
 import { killTree, newRunId, RUN_MARKER, trackGroup } from './tree.js';
 
 export interface TrainingOptions {
@@ -13,6 +14,7 @@ export interface TrainingOptions {
   logPath: string;
   timeoutSec: number;
   env: Record<string, string>;
+  protect?: readonly string[]; // see RunSpec.protect
   sandbox?: { network: boolean } | null; // run inside the sandbox (src/proc/sandbox.ts); null or absent: as is
   signal: AbortSignal; // aborted when the user stops the program
   onTick?: (elapsedSec: number) => void; // about once a second while it runs
@@ -34,7 +36,8 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   // a worker that outlives the trainer while holding the log open (a dataloader, a stray `&`) then
   // cannot keep us waiting, and the log survives us. This is why the run uses node's spawn and
   // resolves on 'exit' rather than execa, whose promise settles only once the output streams close.
-  const logFd = fs.openSync(opts.logPath, 'w');
+  // Never through a symlink or FIFO the model put at run.log's name (untrusted-file.ts says why).
+  const logFd = openForWrite(opts.logPath);
   const runId = newRunId();
   let timedOut = false;
   let interrupted = false;
@@ -42,7 +45,7 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   try {
     // `/bin/sh -c` is what shell: true runs; spelled out so that the sandbox can wrap it (bwrap gets the same scrubbed env).
     const shell = ['/bin/sh', '-c', opts.cmd];
-    const [file, ...args] = opts.sandbox ? sandboxedCommand('training', shell, { cwd: opts.cwd, env: opts.env, network: opts.sandbox.network }) : shell;
+    const [file, ...args] = opts.sandbox ? sandboxedCommand('training', shell, { cwd: opts.cwd, env: opts.env, network: opts.sandbox.network, ...(opts.protect ? { protect: opts.protect } : {}) }) : shell;
     child = spawn(file!, args, {
       cwd: opts.cwd,
       detached: true, // own process group: Ctrl+C in the terminal reaches us, not the run, and we stop it as a whole
@@ -75,7 +78,7 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   else opts.signal.addEventListener('abort', onAbort, { once: true });
   const exit = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.once('error', (err) => {
-      fs.appendFileSync(opts.logPath, `autoresearch: could not start "${opts.cmd}": ${err.message}\n`);
+      appendRegular(opts.logPath, `autoresearch: could not start "${opts.cmd}": ${err.message}\n`);
       resolve({ code: 127, signal: null });
     });
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -105,14 +108,10 @@ export function freeBytes(dir: string): number | null {
   }
 }
 
-/** The end of a log file, read without loading a multi-megabyte log into memory. */
+/** The end of a log file, read without loading a multi-megabyte log into memory; '' unless it is a regular file. */
 export function readLogTail(path: string, bytes = 8192): string {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch {
-    return '';
-  }
+  const fd = openRegular(path);
+  if (fd === null) return '';
   try {
     const size = fs.fstatSync(fd).size;
     const start = Math.max(0, size - bytes);

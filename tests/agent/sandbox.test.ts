@@ -3,7 +3,9 @@
 // reversed, which redaction cannot catch), connects to the API's own port, reads a canary in $HOME,
 // writes to $HOME and /var/tmp; the stand-in trainer walks its ancestors too. With the sandbox all of
 // it fails and the experiment still completes; the same script with --sandbox off shows the test
-// would see the leak. HOME is a temp dir: the real home is never touched.
+// would see the leak. HOME is a temp dir outside /tmp (under /var/tmp) holding the repository, as a
+// real home does: the shell's private /tmp cannot be what hides the canary, and the checkout's .venv
+// must stay visible. The real home is never touched.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,6 +24,9 @@ if (!support.ok) console.warn(`sandbox tests skipped: ${support.reason}`);
 
 const KEY = 'sk-ant-sandbox-canary-KEY-0123456789abcdef';
 const CANARY = 'canary-in-home-7f3a9c';
+const BASHRC = 'canary-in-bashrc-51d2';
+const SSH_KEY = 'canary-in-ssh-key-9e04';
+const VENV = 'venv-marker-3c77';
 const reverse = (s: string) => [...s].reverse().join('');
 
 // Walks up from a pid through /proc/<pid>/stat's parent field, printing each environment.
@@ -43,6 +48,15 @@ while pid > 0:
         break
 with open(${PID_FILE_PY('trainer-walk.txt')}, "a") as f:
     f.write(f"key found in {found}\\n" if found else "no key\\n")
+def read(p):
+    try:
+        return open(os.path.expanduser(p)).read()
+    except OSError:
+        return ""
+with open(${PID_FILE_PY('trainer-home.txt')}, "a") as f:
+    venv = os.path.join(os.environ.get("UV_PROJECT_ENVIRONMENT", "/nonexistent"), "marker")
+    seen = (${JSON.stringify(BASHRC)} in read("~/.bashrc"), ${JSON.stringify(SSH_KEY)} in read("~/.ssh/id_ed25519"), ${JSON.stringify(VENV)} in read(venv))
+    f.write("bashrc=%s ssh=%s venv=%s\\n" % seen)
 print("---")
 print(f"val_bpb:          {VALUE:.6f}")
 print("peak_vram_mb:     1024.0", flush=True)
@@ -57,14 +71,21 @@ afterEach(async () => {
 });
 
 async function adversarialRun(sandbox: 'auto' | 'off') {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-home-'));
+  const home = fs.mkdtempSync('/var/tmp/ar-home-');
   temps.push(home);
   fs.writeFileSync(path.join(home, 'canary.txt'), CANARY);
+  fs.writeFileSync(path.join(home, '.bashrc'), `# ${BASHRC}\n`);
+  fs.mkdirSync(path.join(home, '.ssh'));
+  fs.writeFileSync(path.join(home, '.ssh', 'id_ed25519'), SSH_KEY);
   const varTmp = `/var/tmp/ar-sandbox-${process.pid}-${Date.now()}`;
   temps.push(varTmp);
-  const dir = makeWorkspace();
+  const dir = makeWorkspace({ parent: home });
   fs.writeFileSync(path.join(dir, 'train.py'), TRAINER);
-  git(dir, 'commit', '-qam', 'walking trainer');
+  fs.writeFileSync(path.join(dir, '.gitignore'), '.venv/\n');
+  fs.mkdirSync(path.join(dir, '.venv'));
+  fs.writeFileSync(path.join(dir, '.venv', 'marker'), VENV); // the project's environment, where uv makes it
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'walking trainer');
 
   let port = 0;
   api = await startFakeApi((_body, call) =>
@@ -77,6 +98,7 @@ async function adversarialRun(sandbox: 'auto' | 'off') {
           useTool('bash', { command: `cat "$HOME/canary.txt"` }),
           useTool('bash', { command: `echo x > "$HOME/written.txt"; echo x > ${varTmp}; ls -a "$HOME"` }),
           useTool('bash', { command: `python3 -c "print('PY' + '-OK')"` }),
+          useTool('bash', { command: `cat "$UV_PROJECT_ENVIRONMENT/marker"; cat ~/.bashrc ~/.ssh/id_ed25519 2>&1` }),
           useTool('str_replace_based_edit_tool', { command: 'str_replace', path: 'train.py', old_str: 'VALUE = 1.0\n', new_str: 'VALUE = 0.9\n' }),
         )
       : turn(useTool('submit_experiment', { description: 'lower VALUE to 0.9' })),
@@ -92,9 +114,12 @@ async function adversarialRun(sandbox: 'auto' | 'off') {
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (!fs.existsSync(path.join(dir, '.autoresearch', 'sbx', 'transcripts'))) throw new Error(`the run made no transcripts (exit ${code}):\n${out}`);
   const seen = api.requests.map((r) => JSON.stringify(r.body)).join('\n');
   const transcripts = fs.readdirSync(path.join(dir, '.autoresearch', 'sbx', 'transcripts')).map((f) => fs.readFileSync(path.join(dir, '.autoresearch', 'sbx', 'transcripts', f), 'utf8')).join('\n');
-  return { dir, home, varTmp, code, out, seen, transcripts, trainerWalk: fs.readFileSync(pidFile(dir, 'trainer-walk.txt'), 'utf8') };
+  const [trainerWalk, trainerHome] = ['trainer-walk.txt', 'trainer-home.txt'].map((name) => fs.readFileSync(pidFile(dir, name), 'utf8'));
+  for (const name of ['trainer-walk.txt', 'trainer-home.txt']) fs.rmSync(pidFile(dir, name), { force: true });
+  return { dir, home, varTmp, code, out, seen, transcripts, trainerWalk: trainerWalk!, trainerHome: trainerHome! };
 }
 
 describe.skipIf(!support.ok)('the sandbox against an adversarial model (bubblewrap)', () => {
@@ -109,12 +134,17 @@ describe.skipIf(!support.ok)('the sandbox against an adversarial model (bubblewr
       expect(text).not.toContain(KEY);
       expect(text).not.toContain(reverse(KEY));
       expect(text).not.toContain(CANARY);
+      expect(text).not.toContain(BASHRC);
+      expect(text).not.toContain(SSH_KEY);
       expect(text).not.toContain('NET-2-OPEN');
     }
+    expect(r.seen).toContain(VENV); // the checkout's .venv under $HOME, for the shell's checks
     expect(r.seen).toContain('PY-OK'); // the Python environment still works for checks
     expect(fs.existsSync(path.join(r.home, 'written.txt'))).toBe(false);
     expect(fs.existsSync(r.varTmp)).toBe(false);
     expect(r.trainerWalk.trim().split('\n')).toEqual(['no key', 'no key', 'no key', 'no key']); // the baseline's three runs and the experiment
+    // The trainer cannot read the shell startup files or ~/.ssh, and has the project's environment.
+    expect(r.trainerHome.trim().split('\n')).toEqual(Array(4).fill('bashrc=False ssh=False venv=True'));
     const rows = fs.readFileSync(path.join(r.dir, 'results.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
     expect(rows.map((row) => [row[1], row[3], row[4]])).toEqual([
       ['1.000000', 'keep', 'baseline'],
@@ -133,6 +163,8 @@ describe.skipIf(!support.ok)('the sandbox against an adversarial model (bubblewr
     expect(fs.existsSync(path.join(r.home, 'written.txt'))).toBe(true);
     expect(fs.existsSync(r.varTmp)).toBe(true);
     expect(r.trainerWalk).toMatch(/key found in \[\d+/);
+    expect(r.seen).toContain(BASHRC);
+    expect(r.trainerHome.trim().split('\n')).toEqual(Array(4).fill('bashrc=True ssh=True venv=True'));
   }, 60_000);
 });
 

@@ -62,8 +62,9 @@ export function git(dir: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
 }
 
-export function makeWorkspace(opts: { value?: number; mode?: TrainMode } = {}): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-test-'));
+/** `parent`: where the repository goes (a test's home directory, say); the system's temp dir by default. */
+export function makeWorkspace(opts: { value?: number; mode?: TrainMode; parent?: string } = {}): string {
+  const dir = fs.mkdtempSync(path.join(opts.parent ?? os.tmpdir(), 'autoresearch-test-'));
   git(dir, 'init', '-q', '-b', 'main');
   git(dir, 'config', 'user.name', 'Test');
   git(dir, 'config', 'user.email', 'test@example.com');

@@ -51,6 +51,13 @@ describe('the model shell plan', () => {
     );
   });
 
+  it('an empty /run (no host socket), the worktree\'s .git read-only after the worktree, the checkout\'s .venv read-only', () => {
+    const f = pairs(bwrapArgs(shellPlan(`${HOME}/repo/wt`, { ...ENV, UV_PROJECT_ENVIRONMENT: `${HOME}/repo/.venv` }, { ...facts, exists: (p) => existing.has(p) || p === `${HOME}/repo/wt/.git` }), ['true']));
+    expect(f).toContain('--tmpfs /run');
+    expect(f.indexOf(`--ro-bind ${HOME}/repo/wt/.git ${HOME}/repo/wt/.git`)).toBeGreaterThan(f.indexOf(`--bind ${HOME}/repo/wt ${HOME}/repo/wt`));
+    expect(f).toContain(`--ro-bind ${HOME}/repo/.venv ${HOME}/repo/.venv`);
+  });
+
   it('a minimal /dev with the GPU nodes kept', () => {
     expect(flags).toContain('--dev /dev');
     for (const d of facts.gpuDevices) expect(flags).toContain(`--dev-bind ${d} ${d}`);
@@ -90,6 +97,18 @@ describe('the training run plan', () => {
     // The .venv inside the repository stays writable (uv run syncs it): not bound again read-only.
     expect(flags.some((f) => f.includes('.venv'))).toBe(false);
     expect(flags.some((f) => /\.ssh|\.bashrc|\.profile|\.zshrc/.test(f))).toBe(false);
+  });
+
+  it("the checkout's .venv writable; the checkout read-only only where the host /tmp would show it writable", () => {
+    const env = { ...ENV, UV_PROJECT_ENVIRONMENT: `${HOME}/repo/.venv` };
+    const f = pairs(bwrapArgs(trainingPlan(`${HOME}/repo/wt`, env, true, facts, [`${HOME}/repo`]), ['true']));
+    expect(f).toContain(`--bind ${HOME}/repo/.venv ${HOME}/repo/.venv`);
+    expect(f).not.toContain('--tmpfs /run'); // the run keeps the host's /run (documented under Not isolated)
+    expect(f.some((x) => x.startsWith(`--ro-bind ${HOME}/repo `))).toBe(false); // hidden by the empty home already
+    const t = pairs(bwrapArgs(trainingPlan('/tmp/repo/wt', {}, true, { ...facts, exists: (p) => p.startsWith('/tmp/repo') }, ['/tmp/repo']), ['true']));
+    expect(t.indexOf('--ro-bind /tmp/repo /tmp/repo')).toBeGreaterThan(t.indexOf('--bind /tmp /tmp'));
+    expect(t.indexOf('--bind /tmp/repo/wt /tmp/repo/wt')).toBeGreaterThan(t.indexOf('--ro-bind /tmp/repo /tmp/repo'));
+    expect(t.indexOf('--ro-bind /tmp/repo/wt/.git /tmp/repo/wt/.git')).toBeGreaterThan(t.indexOf('--bind /tmp/repo/wt /tmp/repo/wt'));
   });
 
   it('--no-train-network cuts the network', () => {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { simpleGit } from 'simple-git';
+import { runGit } from '../../git/repo.js';
 import { addUsage, ZERO_USAGE, type AgentActivity, type ExperimentContext, type Proposal, type Usage } from '../../engine/types.js';
 import { buildUserPrompt, NUDGE } from './prompt.js';
 import { sanitizeDescription, SUBMIT_TOOL, summarizeToolCall, ToolRunner } from './tools.js';
@@ -89,7 +89,7 @@ export async function converse(ctx: ExperimentContext, opts: ConversationOptions
   };
   const { maxTurns } = opts;
   const transcript = new Transcript(transcriptPath(ctx.stateRoot ?? ctx.repoDir, ctx.tag, ctx.experiment, ctx.fix?.attempt), opts.redact);
-  const runner = new ToolRunner({ repoDir: ctx.repoDir, editable: ctx.editable, bashTimeoutMs: opts.bashTimeoutMs, redact: opts.redact, sandbox: ctx.sandbox ?? false });
+  const runner = new ToolRunner({ repoDir: ctx.repoDir, editable: ctx.editable, bashTimeoutMs: opts.bashTimeoutMs, redact: opts.redact, sandbox: ctx.sandbox ?? false, ...(ctx.projectEnv ? { projectEnv: ctx.projectEnv } : {}) });
   const first = buildUserPrompt(ctx, { maxTurns });
   const wire = opts.open(systemPrompt(ctx.programText), first);
   const before = await readEditable(ctx.repoDir, ctx.editable);
@@ -206,7 +206,7 @@ async function checkChange(repoDir: string, editable: readonly string[], before:
     return data === null || was === null ? data !== was : !data.equals(was);
   });
   if (!touched) return `the model submitted without changing any editable file (${editable.join(', ')})`;
-  const status = await simpleGit({ baseDir: repoDir }).raw(['--literal-pathspecs', 'status', '--porcelain', '-z', '--untracked-files=all', '--', ...editable]);
+  const status = await runGit(repoDir, ['--literal-pathspecs', 'status', '--porcelain', '-z', '--untracked-files=all', '--', ...editable]);
   if (status.trim() === '') return 'the model submitted a change that leaves the editable files exactly as committed (nothing to commit)';
   return null;
 }

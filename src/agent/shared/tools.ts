@@ -50,6 +50,7 @@ export interface ToolRunnerOptions {
   editable: readonly string[];
   bashTimeoutMs: number;
   sandbox?: boolean; // bash commands run in the sandbox (the engine's decision, in ExperimentContext)
+  projectEnv?: string; // the runs' Python environment: `uv run` in the shell uses it too, and the sandbox shows it (read-only)
   /** Removes secrets from any text before the model sees it (defence in depth: the shell has no key anyway). */
   redact: (text: string) => string;
 }
@@ -84,7 +85,8 @@ export class ToolRunner {
     let result: ToolOutcome | null = null;
     let failure: unknown = null;
     try {
-      result = await runBash(command, { cwd: this.opts.repoDir, timeoutMs: this.opts.bashTimeoutMs, signal, sandbox: this.opts.sandbox ?? false });
+      const env = this.opts.projectEnv ? { ...process.env, UV_PROJECT_ENVIRONMENT: this.opts.projectEnv } : process.env;
+      result = await runBash(command, { cwd: this.opts.repoDir, timeoutMs: this.opts.bashTimeoutMs, signal, env, sandbox: this.opts.sandbox ?? false });
     } catch (err) {
       failure = err ?? new Error('bash failed');
     }
