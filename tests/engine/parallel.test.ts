@@ -74,10 +74,10 @@ function workspace(): string {
   return dir;
 }
 
-async function run(dir: string, agent: Agent, over: Partial<EngineConfig>) {
+async function run(dir: string, agent: Agent, over: Partial<EngineConfig>, env?: NodeJS.ProcessEnv) {
   const events: EngineEvent[] = [];
   const config = makeEngineConfig(dir, 'par', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, ...over });
-  const result = await runLoop(config, agent, { onEvent: (e) => events.push(e), signal: new AbortController().signal });
+  const result = await runLoop(config, agent, { onEvent: (e) => events.push(e), signal: new AbortController().signal, ...(env ? { env } : {}) });
   return { result, events, rows: readResultsFile(path.join(dir, 'results.tsv')).rows };
 }
 
@@ -140,6 +140,62 @@ describe('three GPUs', () => {
     for (let i = 1; i < keeps.length; i++) expect(keeps[i]!.value).toBeLessThan(keeps[i - 1]!.value);
     for (const row of keeps.slice(1)) expect(git(dir, 'rev-parse', '--short=7', `${row.commit}~1`)).toBe(row.base);
     expect(flagsAt(dir, 'HEAD')).toMatchObject({ GOOD_1: 1, GOOD_2: 1, GOOD_3: 1, GOOD_4: 1, BAD_1: 0, BAD_2: 0 });
+    expectTidy(dir);
+  }, 60_000);
+});
+
+describe('what each run and each draft is told', () => {
+  /** The CUDA_VISIBLE_DEVICES each run saw. */
+  const gpusOfRuns = (dir: string) => fs.readFileSync(pidFile(dir, 'runs.log'), 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
+
+  it("without --gpus the environment's CUDA_VISIBLE_DEVICES reaches every run untouched; with --gpus each run gets its slot's", async () => {
+    const env = { ...process.env, CUDA_VISIBLE_DEVICES: '5,7' };
+    const plan = (): Change[] => [
+      { description: 'good 1', set: { GOOD_1: '1' } },
+      { description: 'good 2', set: { GOOD_2: '1' } },
+    ];
+    const plain = workspace();
+    const a = await run(plain, new FlagAgent(plan()), { lookahead: 1, maxExperiments: 2 }, env);
+    expect(a.result.exitCode).toBe(0);
+    const inherited = gpusOfRuns(plain);
+    expect(inherited.length).toBeGreaterThanOrEqual(3); // the baseline's runs and both experiments'
+    expect(new Set(inherited)).toEqual(new Set(['5,7']));
+    expect(a.rows.every((r) => r.slot === undefined)).toBe(true);
+
+    const slotted = workspace();
+    const b = await run(slotted, new FlagAgent(plan()), { gpus: ['0', '1'], lookahead: 0, maxExperiments: 2 }, env);
+    expect(b.result.exitCode).toBe(0);
+    // Every run, the baseline's included, sees one GPU of its slot, never the inherited pair.
+    expect(new Set(gpusOfRuns(slotted))).toEqual(new Set(['0', '1']));
+    // Each row names the GPU its run saw.
+    expect(b.rows.slice(1).map((r) => r.slot).sort()).toEqual(['0', '1']);
+    expectTidy(plain);
+    expectTidy(slotted);
+  }, 60_000);
+
+  it('a draft made while others are in flight is told their descriptions and the slot it drafts for', async () => {
+    const dir = workspace();
+    // Two GPUs, no drafts ahead: the third experiment is drafted when "quick" ends, on quick's
+    // GPU, while "long" still trains on the other one.
+    const plan: Change[] = [
+      { description: 'long', set: { GOOD_1: '1' }, slow: 4 },
+      { description: 'quick', set: { GOOD_2: '1' }, slow: 0.1, thinkMs: 300 },
+      { description: 'third', set: { GOOD_3: '1' }, slow: 0.1 },
+    ];
+    const agent = new FlagAgent(plan);
+    const { result, rows } = await run(dir, agent, { gpus: ['0', '1'], lookahead: 0, maxExperiments: 3 });
+    expect(result.exitCode).toBe(0);
+    // The contexts come in the order the plan was handed out: draft i made change i.
+    expect(agent.contexts).toHaveLength(3);
+    const slotOf = (description: string) => rows.find((r) => r.description.split(' (')[0] === description)?.slot;
+    const [long, quick, third] = agent.contexts;
+    // Every draft is told its own slot: the GPU its run then trained on.
+    expect([long!.slot, quick!.slot, third!.slot]).toEqual([slotOf('long'), slotOf('quick'), slotOf('third')]);
+    expect(long!.slot).not.toBe(quick!.slot);
+    expect(third!.slot).toBe(quick!.slot);
+    // The third is told what is in flight: "long" (still training), not "quick" (done), not itself.
+    expect(third!.inFlight?.map((f) => f.description)).toEqual(['long']);
+    expect(third!.inFlight?.[0]?.experiment).not.toBe(third!.experiment);
     expectTidy(dir);
   }, 60_000);
 });
