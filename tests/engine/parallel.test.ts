@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
 import { readResultsFile } from '../../src/ledger/results.js';
+import { worktreePath, writeExperimentState } from '../../src/ledger/state.js';
 import { ZERO_USAGE, type Agent, type EngineConfig, type EngineEvent, type ExperimentContext, type Proposal } from '../../src/engine/types.js';
 import { git, makeWorkspace, PID_FILE_PY, pidFile } from '../helpers/workspace.js';
 
@@ -196,6 +197,35 @@ describe('what each run and each draft is told', () => {
     // The third is told what is in flight: "long" (still training), not "quick" (done), not itself.
     expect(third!.inFlight?.map((f) => f.description)).toEqual(['long']);
     expect(third!.inFlight?.[0]?.experiment).not.toBe(third!.experiment);
+    expectTidy(dir);
+  }, 60_000);
+});
+
+describe('kill -9 with runs in flight', () => {
+  it("the restart logs each interrupted experiment with the slot its state file names", async () => {
+    const dir = workspace();
+    const first = await run(dir, new FlagAgent([]), { gpus: ['0', '1', '2'], maxExperiments: 0 });
+    expect(first.rows.map((r) => r.description)).toEqual(['baseline']);
+    // What a killed loop leaves: two experiments committed in their worktrees, training on GPUs 2 and 0.
+    const base = git(dir, 'rev-parse', 'HEAD');
+    const commits: string[] = [];
+    for (const [n, gpu, flag] of [[1, '2', 'GOOD_1'], [2, '0', 'GOOD_2']] as const) {
+      const tree = worktreePath(dir, 'par', n);
+      git(dir, 'worktree', 'add', '-q', '--detach', tree, base);
+      const file = path.join(tree, 'train.py');
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(new RegExp(`^${flag} = 0$`, 'm'), `${flag} = 1`));
+      git(tree, 'commit', '-qam', `set ${flag}`);
+      const commit = git(tree, 'rev-parse', 'HEAD');
+      commits.push(commit);
+      writeExperimentState(dir, 'par', { experiment: n, phase: 'training', base, commit, description: `set ${flag}`, startedAt: new Date().toISOString(), worktree: tree, slot: gpu });
+    }
+    const { result, rows, events } = await run(dir, new FlagAgent([]), { gpus: ['0', '1', '2'], maxExperiments: 0 });
+    expect(result.exitCode).toBe(0);
+    expect(events.some((e) => e.type === 'recovered')).toBe(true);
+    expect(rows.slice(1).map((r) => [r.commit, r.status, r.description, r.slot])).toEqual([
+      [commits[0]!.slice(0, 7), 'crash', 'set GOOD_1 (interrupted)', '2'],
+      [commits[1]!.slice(0, 7), 'crash', 'set GOOD_2 (interrupted)', '0'],
+    ]);
     expectTidy(dir);
   }, 60_000);
 });
