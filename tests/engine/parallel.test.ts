@@ -103,20 +103,44 @@ function expectTidy(dir: string, tag = 'par'): void {
 }
 
 describe('three GPUs', () => {
-  it('train three experiments at once, each on its own GPU, and keep exactly the four better of six changes', async () => {
+  // Different training times, so the runs finish in another order than they started; two such orders.
+  const orders: { name: string; plan: Change[]; last?: string }[] = [
+    {
+      name: 'a worse one first',
+      plan: [
+        { description: 'good 1', set: { GOOD_1: '1' }, slow: 1.2 },
+        { description: 'bad 1', set: { BAD_1: '1' }, slow: 0.2 },
+        { description: 'good 2', set: { GOOD_2: '1' }, slow: 0.6 },
+        { description: 'good 3', set: { GOOD_3: '1' }, slow: 0.1 },
+        { description: 'bad 2', set: { BAD_2: '1' }, slow: 0.9 },
+        { description: 'good 4', set: { GOOD_4: '1' }, slow: 0.4 },
+      ],
+    },
+    {
+      // The worse ones in the first round, a better one drafted last and trained longest.
+      name: 'a better one last',
+      plan: [
+        { description: 'bad 2', set: { BAD_2: '1' }, slow: 0.1 },
+        { description: 'good 3', set: { GOOD_3: '1' }, slow: 0.8 },
+        { description: 'bad 1', set: { BAD_1: '1' }, slow: 0.3 },
+        { description: 'good 4', set: { GOOD_4: '1' }, slow: 0.1 },
+        { description: 'good 2', set: { GOOD_2: '1' }, slow: 0.5 },
+        { description: 'good 1', set: { GOOD_1: '1' }, slow: 2.5 },
+      ],
+      last: 'good 1',
+    },
+  ];
+
+  it.each(orders)('train three experiments at once, each on its own GPU, and keep exactly the four better of six changes ($name)', async ({ plan, last }) => {
     const dir = workspace();
     const start = git(dir, 'rev-parse', 'HEAD');
-    // Different training times, so the runs finish in another order than they started.
-    const plan: Change[] = [
-      { description: 'good 1', set: { GOOD_1: '1' }, slow: 1.2 },
-      { description: 'bad 1', set: { BAD_1: '1' }, slow: 0.2 },
-      { description: 'good 2', set: { GOOD_2: '1' }, slow: 0.6 },
-      { description: 'good 3', set: { GOOD_3: '1' }, slow: 0.1 },
-      { description: 'bad 2', set: { BAD_2: '1' }, slow: 0.9 },
-      { description: 'good 4', set: { GOOD_4: '1' }, slow: 0.4 },
-    ];
-    const { result, rows } = await run(dir, new FlagAgent(plan), { gpus: ['0', '1', '2'], lookahead: 1, maxExperiments: 6 });
+    const { result, rows, events } = await run(dir, new FlagAgent(plan.map((c) => ({ ...c }))), { gpus: ['0', '1', '2'], lookahead: 1, maxExperiments: 6 });
     expect(result.exitCode).toBe(0);
+    // The results came in another order than the changes were drafted.
+    const finished = events.flatMap((e) => (e.type === 'result' && e.experiment > 0 ? [e.row.description.split(' (')[0]!] : []));
+    expect(finished).toHaveLength(6);
+    expect(finished).not.toEqual(plan.map((c) => c.description));
+    if (last) expect(finished.at(-1)).toBe(last);
 
     // Three runs at the same time, on three different GPUs.
     const runs = fs.readFileSync(pidFile(dir, 'runs.log'), 'utf8').trim().split('\n').map((l) => l.split(' '));
