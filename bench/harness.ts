@@ -31,9 +31,13 @@ export function workspace(prefix: string, trainPy = summary(1.5)): { dir: string
   return { dir, initial: git(dir, 'rev-parse', 'HEAD') };
 }
 
-/** The benches measure the program, not the noise rule: one baseline run (their trainers do not vary anyway). */
+/**
+ * The benches measure the program, not the noise rule: one baseline run and no confirmation run
+ * (their trainers do not vary anyway; with no noise estimate a better change would otherwise be
+ * trained again to confirm it, one run more per keep than there are experiments).
+ */
 export function loopConfig(dir: string, tag: string, over: Partial<EngineConfig> = {}): EngineConfig {
-  return makeEngineConfig(dir, tag, { runCmd: 'cat train.py', timeoutSec: 60, fixAttempts: 0, baselineRuns: 1, ...over });
+  return makeEngineConfig(dir, tag, { runCmd: 'cat train.py', timeoutSec: 60, fixAttempts: 0, baselineRuns: 1, confirmRuns: 0, ...over });
 }
 
 /** The value experiment i reports: every third one improves on the best so far, the rest are worse. */

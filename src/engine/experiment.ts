@@ -275,7 +275,7 @@ class Experiment {
       usage: this.usage,
       seconds: (Date.now() - this.startedMs) / 1000,
       base: this.base,
-      slot: this.slot,
+      ...slotField(this.slot),
       values,
     });
     lab.keepLog(n, this.commit, path.join(this.dir, RUN_LOG));

@@ -262,10 +262,13 @@ export class Lab {
     return outcome;
   }
 
-  /** Append the experiment's row (whole, once), after saving it in its state file. */
+  /**
+   * Append the experiment's row (whole, once), after saving it in its state file. `slot` is the
+   * row's slot column: the GPU the run had (slotField), or the one a state file recorded.
+   */
   logRow(
     experiment: number,
-    fields: { commit: string; outcome: Outcome; status: Status; description: string; startedAt: string; usage: Usage; seconds?: number; base?: string; slot?: Slot; values?: number[] },
+    fields: { commit: string; outcome: Outcome; status: Status; description: string; startedAt: string; usage: Usage; seconds?: number; base?: string; slot?: string; values?: number[] },
   ): ResultRow {
     const { outcome } = fields;
     const values = outcome.kind === 'measured' && fields.values && fields.values.length > 1 ? fields.values : undefined;
@@ -280,7 +283,7 @@ export class Lab {
       seconds: fields.seconds ?? (Date.now() - Date.parse(fields.startedAt)) / 1000,
       usage: fields.usage,
       ...(fields.base ? { base: short(fields.base) } : {}),
-      ...slotField(fields.slot),
+      ...(fields.slot !== undefined ? { slot: fields.slot } : {}),
       ...(values ? { values } : {}),
     };
     // The measurement goes into the state file first: if the append fails, the next start writes it.

@@ -14,7 +14,7 @@ import { acquireLock } from '../ledger/lock.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import { cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
 import { clearExperimentState, lockPath, logsDir, readAllInFlight, settleUnfinishedWrites, STATE_DIR, tagDir, writeExperimentState, writeTagConfig } from '../ledger/state.js';
-import { Lab, interruptExitCode, RUN_LOG, type LoopOptions, type Slot } from './lab.js';
+import { Lab, interruptExitCode, RUN_LOG, slotField, type LoopOptions, type Slot } from './lab.js';
 import { preflight, UsageError } from './preflight.js';
 import { recover } from './recovery.js';
 import { Scheduler } from './scheduler.js';
@@ -165,7 +165,7 @@ async function runBaseline(lab: Lab, slot: Slot): Promise<{ reason: string; exit
     lab.keepLog(0, head, logPath, `-run${values.length}`);
   }
   const status = outcome.kind === 'crash' ? 'crash' : 'keep';
-  const row = lab.logRow(0, { commit: head, outcome, status, description: 'baseline', startedAt, usage: ZERO_USAGE, slot, values });
+  const row = lab.logRow(0, { commit: head, outcome, status, description: 'baseline', startedAt, usage: ZERO_USAGE, ...slotField(slot), values });
   lab.keepLog(0, head, logPath);
   clearExperimentState(lab.dir, lab.tag, 0);
   lab.emitResult(0, row);

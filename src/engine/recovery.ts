@@ -53,6 +53,7 @@ export async function recover(lab: Lab, states: InFlight[], earlier: string[]): 
         startedAt: s.startedAt,
         usage: ZERO_USAGE,
         base: s.base,
+        ...(s.slot !== undefined ? { slot: s.slot } : {}),
       });
       notes.push(`experiment ${s.experiment} (${row.commit}) was interrupted: logged as crash`);
     }

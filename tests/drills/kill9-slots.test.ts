@@ -184,6 +184,8 @@ function checkInvariants(dir: string, initial: string, earlier: ResultRow[], ann
   const discarded = refsUnder(dir, 'discarded');
   for (const ref of discarded) expect(logged.has(ref), `${where}: discarded/${ref} has no row`).toBe(true);
   const notKept = rows.slice(1).filter((r) => r.status !== 'keep').map((r) => r.commit);
+  // Every experiment's row names the GPU it had, a row written by the restart included (from the state file).
+  for (const r of rows.slice(1)) expect(GPUS, `${where}: row ${r.commit} (${r.description}) has no slot`).toContain(r.slot);
   expect(new Set(discarded), `${where}: discard/crash rows without a discarded ref`).toEqual(new Set(notKept));
 
   // The branch holds exactly the kept commits, each better than the one before, and HEAD is the best, with a clean tree.

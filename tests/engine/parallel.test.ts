@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { makeEngineConfig } from '../../src/engine/config.js';
 import { runLoop } from '../../src/engine/loop.js';
 import { readResultsFile } from '../../src/ledger/results.js';
+import { worktreePath, writeExperimentState } from '../../src/ledger/state.js';
 import { ZERO_USAGE, type Agent, type EngineConfig, type EngineEvent, type ExperimentContext, type Proposal } from '../../src/engine/types.js';
 import { git, makeWorkspace, PID_FILE_PY, pidFile } from '../helpers/workspace.js';
 
@@ -74,10 +75,10 @@ function workspace(): string {
   return dir;
 }
 
-async function run(dir: string, agent: Agent, over: Partial<EngineConfig>) {
+async function run(dir: string, agent: Agent, over: Partial<EngineConfig>, env?: NodeJS.ProcessEnv) {
   const events: EngineEvent[] = [];
   const config = makeEngineConfig(dir, 'par', { runCmd: 'python3 train.py', timeoutSec: 30, fixAttempts: 0, ...over });
-  const result = await runLoop(config, agent, { onEvent: (e) => events.push(e), signal: new AbortController().signal });
+  const result = await runLoop(config, agent, { onEvent: (e) => events.push(e), signal: new AbortController().signal, ...(env ? { env } : {}) });
   return { result, events, rows: readResultsFile(path.join(dir, 'results.tsv')).rows };
 }
 
@@ -102,20 +103,44 @@ function expectTidy(dir: string, tag = 'par'): void {
 }
 
 describe('three GPUs', () => {
-  it('train three experiments at once, each on its own GPU, and keep exactly the four better of six changes', async () => {
+  // Different training times, so the runs finish in another order than they started; two such orders.
+  const orders: { name: string; plan: Change[]; last?: string }[] = [
+    {
+      name: 'a worse one first',
+      plan: [
+        { description: 'good 1', set: { GOOD_1: '1' }, slow: 1.2 },
+        { description: 'bad 1', set: { BAD_1: '1' }, slow: 0.2 },
+        { description: 'good 2', set: { GOOD_2: '1' }, slow: 0.6 },
+        { description: 'good 3', set: { GOOD_3: '1' }, slow: 0.1 },
+        { description: 'bad 2', set: { BAD_2: '1' }, slow: 0.9 },
+        { description: 'good 4', set: { GOOD_4: '1' }, slow: 0.4 },
+      ],
+    },
+    {
+      // The worse ones in the first round, a better one drafted last and trained longest.
+      name: 'a better one last',
+      plan: [
+        { description: 'bad 2', set: { BAD_2: '1' }, slow: 0.1 },
+        { description: 'good 3', set: { GOOD_3: '1' }, slow: 0.8 },
+        { description: 'bad 1', set: { BAD_1: '1' }, slow: 0.3 },
+        { description: 'good 4', set: { GOOD_4: '1' }, slow: 0.1 },
+        { description: 'good 2', set: { GOOD_2: '1' }, slow: 0.5 },
+        { description: 'good 1', set: { GOOD_1: '1' }, slow: 2.5 },
+      ],
+      last: 'good 1',
+    },
+  ];
+
+  it.each(orders)('train three experiments at once, each on its own GPU, and keep exactly the four better of six changes ($name)', async ({ plan, last }) => {
     const dir = workspace();
     const start = git(dir, 'rev-parse', 'HEAD');
-    // Different training times, so the runs finish in another order than they started.
-    const plan: Change[] = [
-      { description: 'good 1', set: { GOOD_1: '1' }, slow: 1.2 },
-      { description: 'bad 1', set: { BAD_1: '1' }, slow: 0.2 },
-      { description: 'good 2', set: { GOOD_2: '1' }, slow: 0.6 },
-      { description: 'good 3', set: { GOOD_3: '1' }, slow: 0.1 },
-      { description: 'bad 2', set: { BAD_2: '1' }, slow: 0.9 },
-      { description: 'good 4', set: { GOOD_4: '1' }, slow: 0.4 },
-    ];
-    const { result, rows } = await run(dir, new FlagAgent(plan), { gpus: ['0', '1', '2'], lookahead: 1, maxExperiments: 6 });
+    const { result, rows, events } = await run(dir, new FlagAgent(plan.map((c) => ({ ...c }))), { gpus: ['0', '1', '2'], lookahead: 1, maxExperiments: 6 });
     expect(result.exitCode).toBe(0);
+    // The results came in another order than the changes were drafted.
+    const finished = events.flatMap((e) => (e.type === 'result' && e.experiment > 0 ? [e.row.description.split(' (')[0]!] : []));
+    expect(finished).toHaveLength(6);
+    expect(finished).not.toEqual(plan.map((c) => c.description));
+    if (last) expect(finished.at(-1)).toBe(last);
 
     // Three runs at the same time, on three different GPUs.
     const runs = fs.readFileSync(pidFile(dir, 'runs.log'), 'utf8').trim().split('\n').map((l) => l.split(' '));
@@ -140,6 +165,91 @@ describe('three GPUs', () => {
     for (let i = 1; i < keeps.length; i++) expect(keeps[i]!.value).toBeLessThan(keeps[i - 1]!.value);
     for (const row of keeps.slice(1)) expect(git(dir, 'rev-parse', '--short=7', `${row.commit}~1`)).toBe(row.base);
     expect(flagsAt(dir, 'HEAD')).toMatchObject({ GOOD_1: 1, GOOD_2: 1, GOOD_3: 1, GOOD_4: 1, BAD_1: 0, BAD_2: 0 });
+    expectTidy(dir);
+  }, 60_000);
+});
+
+describe('what each run and each draft is told', () => {
+  /** The CUDA_VISIBLE_DEVICES each run saw. */
+  const gpusOfRuns = (dir: string) => fs.readFileSync(pidFile(dir, 'runs.log'), 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
+
+  it("without --gpus the environment's CUDA_VISIBLE_DEVICES reaches every run untouched; with --gpus each run gets its slot's", async () => {
+    const env = { ...process.env, CUDA_VISIBLE_DEVICES: '5,7' };
+    const plan = (): Change[] => [
+      { description: 'good 1', set: { GOOD_1: '1' } },
+      { description: 'good 2', set: { GOOD_2: '1' } },
+    ];
+    const plain = workspace();
+    const a = await run(plain, new FlagAgent(plan()), { lookahead: 1, maxExperiments: 2 }, env);
+    expect(a.result.exitCode).toBe(0);
+    const inherited = gpusOfRuns(plain);
+    expect(inherited.length).toBeGreaterThanOrEqual(3); // the baseline's runs and both experiments'
+    expect(new Set(inherited)).toEqual(new Set(['5,7']));
+    expect(a.rows.every((r) => r.slot === undefined)).toBe(true);
+
+    const slotted = workspace();
+    const b = await run(slotted, new FlagAgent(plan()), { gpus: ['0', '1'], lookahead: 0, maxExperiments: 2 }, env);
+    expect(b.result.exitCode).toBe(0);
+    // Every run, the baseline's included, sees one GPU of its slot, never the inherited pair.
+    expect(new Set(gpusOfRuns(slotted))).toEqual(new Set(['0', '1']));
+    // Each row names the GPU its run saw.
+    expect(b.rows.slice(1).map((r) => r.slot).sort()).toEqual(['0', '1']);
+    expectTidy(plain);
+    expectTidy(slotted);
+  }, 60_000);
+
+  it('a draft made while others are in flight is told their descriptions and the slot it drafts for', async () => {
+    const dir = workspace();
+    // Two GPUs, no drafts ahead: the third experiment is drafted when "quick" ends, on quick's
+    // GPU, while "long" still trains on the other one.
+    const plan: Change[] = [
+      { description: 'long', set: { GOOD_1: '1' }, slow: 4 },
+      { description: 'quick', set: { GOOD_2: '1' }, slow: 0.1, thinkMs: 300 },
+      { description: 'third', set: { GOOD_3: '1' }, slow: 0.1 },
+    ];
+    const agent = new FlagAgent(plan);
+    const { result, rows } = await run(dir, agent, { gpus: ['0', '1'], lookahead: 0, maxExperiments: 3 });
+    expect(result.exitCode).toBe(0);
+    // The contexts come in the order the plan was handed out: draft i made change i.
+    expect(agent.contexts).toHaveLength(3);
+    const slotOf = (description: string) => rows.find((r) => r.description.split(' (')[0] === description)?.slot;
+    const [long, quick, third] = agent.contexts;
+    // Every draft is told its own slot: the GPU its run then trained on.
+    expect([long!.slot, quick!.slot, third!.slot]).toEqual([slotOf('long'), slotOf('quick'), slotOf('third')]);
+    expect(long!.slot).not.toBe(quick!.slot);
+    expect(third!.slot).toBe(quick!.slot);
+    // The third is told what is in flight: "long" (still training), not "quick" (done), not itself.
+    expect(third!.inFlight?.map((f) => f.description)).toEqual(['long']);
+    expect(third!.inFlight?.[0]?.experiment).not.toBe(third!.experiment);
+    expectTidy(dir);
+  }, 60_000);
+});
+
+describe('kill -9 with runs in flight', () => {
+  it("the restart logs each interrupted experiment with the slot its state file names", async () => {
+    const dir = workspace();
+    const first = await run(dir, new FlagAgent([]), { gpus: ['0', '1', '2'], maxExperiments: 0 });
+    expect(first.rows.map((r) => r.description)).toEqual(['baseline']);
+    // What a killed loop leaves: two experiments committed in their worktrees, training on GPUs 2 and 0.
+    const base = git(dir, 'rev-parse', 'HEAD');
+    const commits: string[] = [];
+    for (const [n, gpu, flag] of [[1, '2', 'GOOD_1'], [2, '0', 'GOOD_2']] as const) {
+      const tree = worktreePath(dir, 'par', n);
+      git(dir, 'worktree', 'add', '-q', '--detach', tree, base);
+      const file = path.join(tree, 'train.py');
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(new RegExp(`^${flag} = 0$`, 'm'), `${flag} = 1`));
+      git(tree, 'commit', '-qam', `set ${flag}`);
+      const commit = git(tree, 'rev-parse', 'HEAD');
+      commits.push(commit);
+      writeExperimentState(dir, 'par', { experiment: n, phase: 'training', base, commit, description: `set ${flag}`, startedAt: new Date().toISOString(), worktree: tree, slot: gpu });
+    }
+    const { result, rows, events } = await run(dir, new FlagAgent([]), { gpus: ['0', '1', '2'], maxExperiments: 0 });
+    expect(result.exitCode).toBe(0);
+    expect(events.some((e) => e.type === 'recovered')).toBe(true);
+    expect(rows.slice(1).map((r) => [r.commit, r.status, r.description, r.slot])).toEqual([
+      [commits[0]!.slice(0, 7), 'crash', 'set GOOD_1 (interrupted)', '2'],
+      [commits[1]!.slice(0, 7), 'crash', 'set GOOD_2 (interrupted)', '0'],
+    ]);
     expectTidy(dir);
   }, 60_000);
 });
