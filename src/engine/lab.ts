@@ -224,7 +224,8 @@ export class Lab {
       {
         onStart: (ref: RunRef) => {
           jobId = ref.jobId;
-          this.note(experiment, { phase: 'training', runPid: ref.pid, runId: ref.runId, jobId: ref.jobId });
+          // The baseline (always experiment 0) keeps its phase: a restart goes on from its measured runs.
+          this.note(experiment, { ...(experiment === 0 ? {} : { phase: 'training' as const }), runPid: ref.pid, runId: ref.runId, jobId: ref.jobId });
         },
         onTick: (elapsedSec, state) =>
           this.emit({
@@ -260,10 +261,26 @@ export class Lab {
   /** Append the experiment's row (whole, once), after saving it in its state file. */
   logRow(
     experiment: number,
-    fields: { commit: string; outcome: Outcome; status: Status; description: string; startedAt: string; usage: Usage; seconds?: number; base?: string; slot?: Slot; values?: number[] },
+    fields: {
+      commit: string;
+      outcome: Outcome;
+      status: Status;
+      description: string;
+      startedAt: string;
+      usage: Usage;
+      seconds?: number;
+      base?: string;
+      slot?: Slot;
+      values?: number[]; // the measured runs of this code (for a crash: those before the run that crashed)
+      runs?: number; // the runs it got, when more than `values` (a crash counts the crashed run)
+    },
   ): ResultRow {
     const { outcome } = fields;
-    const values = outcome.kind === 'measured' && fields.values && fields.values.length > 1 ? fields.values : undefined;
+    const measured = fields.values ?? [];
+    // A measured row keeps its values when there are several (value is their mean); a crash keeps
+    // any measured before it, so the runs that happened are not lost with it.
+    const values = outcome.kind === 'measured' ? (measured.length > 1 ? measured : undefined) : measured.length > 0 ? measured : undefined;
+    const runs = fields.runs ?? (outcome.kind === 'crash' && values ? values.length + 1 : undefined);
     const row: ResultRow = {
       commit: short(fields.commit),
       value: outcome.kind === 'measured' ? (values ? mean(values) : outcome.value) : 0,
@@ -277,6 +294,7 @@ export class Lab {
       ...(fields.base ? { base: short(fields.base) } : {}),
       ...slotField(fields.slot),
       ...(values ? { values } : {}),
+      ...(runs !== undefined && runs > Math.max(1, values?.length ?? 0) ? { runs } : {}),
     };
     // The measurement goes into the state file first: if the append fails, the next start writes it.
     // On a full disk this write fails too; the append is still tried, and its error names the cause.

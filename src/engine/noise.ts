@@ -32,6 +32,11 @@ export function runValues(row: ResultRow): number[] {
   return row.values ?? (row.status === 'crash' ? [] : [row.value]);
 }
 
+/** How many training runs a row's code got: a crash counts the run that crashed beside the measured ones. */
+export function runCount(row: ResultRow): number {
+  return row.runs ?? Math.max(1, runValues(row).length);
+}
+
 /** σ pooled over groups of runs of the same code; null while no group has two runs. */
 export function pooledNoise(groups: readonly (readonly number[])[]): Noise | null {
   let df = 0;

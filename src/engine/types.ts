@@ -45,7 +45,8 @@ export interface ResultRow {
   usage: Usage;
   base?: string; // short hash of the commit the measured run was built on; absent for the baseline
   slot?: string; // the GPU (or slot) that trained it; empty when the run had the machine to itself
-  values?: number[]; // each run's value when the code was trained more than once (value is their mean)
+  values?: number[]; // each run's value when the code was trained more than once (value is their mean); a crash's measured runs before it
+  runs?: number; // training runs, where more than `values` holds: a crash after measured runs counts the crashed one too
 }
 
 /** The reference points of a tag: where it started and where it stands. */
