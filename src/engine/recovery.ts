@@ -53,6 +53,7 @@ export async function recover(lab: Lab, states: InFlight[], earlier: string[]): 
         startedAt: s.startedAt,
         usage: ZERO_USAGE,
         base: s.base,
+        ...(s.values && s.values.length > 0 ? { values: s.values } : {}), // the runs measured before the stop
       });
       notes.push(`experiment ${s.experiment} (${row.commit}) was interrupted: logged as crash`);
     }

@@ -1,7 +1,9 @@
-// A baseline stopped part way (Ctrl+C, kill -9, a crash) and started again, through the real loop:
-// no seed is handed out twice in a tag, and the runs already measured are kept, not run again.
+// Runs that do not finish, through the real loop. A baseline stopped part way (Ctrl+C, kill -9, a
+// crash) and started again: no seed is handed out twice in a tag, and the runs already measured
+// are kept, not run again. A confirmation run that crashes or is killed: the experiment is a crash,
+// and its row still holds the runs measured before.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,8 +21,9 @@ const DRIVER = path.resolve('tests/fixtures/drive-loop.mjs');
  */
 const TRAINER = `# seed-recording stand-in trainer
 import hashlib, os, random, sys, tempfile, time
+OFFSET = 0
 seed = int(os.environ["AUTORESEARCH_SEED"])
-value = 1.0 + random.Random(seed).gauss(0, 0.005)
+value = 1.0 + OFFSET + random.Random(seed).gauss(0, 0.005)
 log = ${PID_FILE_PY('seeds.log')}
 with open(log, "a") as f:
     f.write(f"{seed} {value:.6f}\\n")
@@ -69,10 +72,27 @@ async function until(what: () => boolean, ms = 20_000): Promise<void> {
 
 const noAgent: Agent = { name: 'none', propose: async () => ({ kind: 'skipped', reason: 'not asked', usage: ZERO_USAGE }) };
 
-async function loop(dir: string, tag: string, signal = new AbortController().signal) {
+/** A train.py 10σ better than the baseline: its first run is better, so it gets confirmation runs. */
+const better = (dir: string) => fs.readFileSync(path.join(dir, 'train.py'), 'utf8').replace('OFFSET = 0', 'OFFSET = -0.05');
+
+/** One experiment: the better train.py. */
+const betterAgent = (dir: string): Agent => {
+  let asked = false;
+  return {
+    name: 'better',
+    async propose(ctx) {
+      if (asked) return { kind: 'skipped', reason: 'plan exhausted', usage: ZERO_USAGE };
+      asked = true;
+      fs.writeFileSync(path.join(ctx.repoDir, 'train.py'), better(dir));
+      return { kind: 'submitted', description: 'ten sigma better', usage: ZERO_USAGE };
+    },
+  };
+};
+
+async function loop(dir: string, tag: string, signal = new AbortController().signal, agent: Agent = noAgent, maxExperiments = 0) {
   const events: EngineEvent[] = [];
-  const config = makeEngineConfig(dir, tag, { runCmd: 'python3 train.py', timeoutSec: 90, fixAttempts: 0, lookahead: 0, maxExperiments: 0 });
-  const result = await runLoop(config, noAgent, { onEvent: (e) => events.push(e), signal });
+  const config = makeEngineConfig(dir, tag, { runCmd: 'python3 train.py', timeoutSec: 90, fixAttempts: 0, lookahead: 0, maxExperiments });
+  const result = await runLoop(config, agent, { onEvent: (e) => events.push(e), signal });
   return { result, events, rows: readResultsFile(path.join(dir, 'results.tsv')).rows };
 }
 
@@ -139,5 +159,41 @@ describe('a baseline stopped part way', () => {
     expect(seeds(dir).map((r) => r.seed)).toEqual([1, 2, 3, 4, 5]);
     expect(rows.map((r) => r.status)).toEqual(['crash', 'keep']);
     expect(rows[1]!.values).toHaveLength(3);
+  }, 60_000);
+});
+
+describe('a confirmation run that does not finish', () => {
+  it('a crash in run 2 makes the experiment a crash with its reason; the row keeps run 1 (runs 2, values [run 1])', async () => {
+    const dir = workspace();
+    flag(dir, 'crash', 5); // the baseline's three runs, the experiment's first, then its first confirmation run
+    const { result, rows } = await loop(dir, 'drill', undefined, betterAgent(dir), 1);
+    expect(result.exitCode).toBe(0);
+    const runs = seeds(dir);
+    expect(runs).toHaveLength(5);
+    expect(rows[1]).toMatchObject({ status: 'crash', description: 'ten sigma better (exit 1)', runs: 2, values: [runs[3]!.value] });
+    // results --json says the same.
+    const out = spawnSync(process.execPath, [path.resolve('dist/cli.js'), 'results', '--json', '--tag', 'drill'], { cwd: dir, encoding: 'utf8' });
+    const json = JSON.parse(out.stdout) as { rows: { runs: number; values: number[] }[] };
+    expect(json.rows[1]).toMatchObject({ runs: 2, values: [runs[3]!.value] });
+  }, 60_000);
+
+  it('kill -9 during run 2: the restart logs it as an interrupted crash that keeps run 1', async () => {
+    const dir = workspace();
+    flag(dir, 'hold', 5);
+    const planFile = path.join(dir, '.git', 'plan.json');
+    fs.writeFileSync(planFile, JSON.stringify({ maxExperiments: 1, edits: [{ content: better(dir), description: 'ten sigma better' }] }));
+    const child = spawn(process.execPath, [DRIVER, dir, planFile], { cwd: dir, stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    await until(() => seeds(dir).length === 5);
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+
+    flag(dir, 'hold', null);
+    const { result, rows } = await loop(dir, 'drill');
+    expect(result.exitCode).toBe(0);
+    const runs = seeds(dir);
+    expect(runs).toHaveLength(5); // the restart trains nothing: the baseline is done, no experiment asked for
+    expect(rows[1]).toMatchObject({ status: 'crash', description: 'ten sigma better (interrupted)', runs: 2, values: [runs[3]!.value] });
   }, 60_000);
 });
