@@ -66,8 +66,9 @@ const fmt = (x: number) => x.toFixed(6);
 /**
  * Judge a candidate's runs against the best's runs. Not better on average → discard at once.
  * Better by more than the noise allows → keep. In between → another run while `runsLeft`, else
- * discard as within noise. Without any noise estimate (every experiment run once), better is
- * enough: the classic rule.
+ * discard as within noise. Without any noise estimate (every experiment run once), another run
+ * while `runsLeft`, then better is enough: the classic rule. (settle() in schedule.ts confirms a
+ * keep too while runs are left: this verdict alone is not the whole rule.)
  */
 export function noiseVerdict(best: readonly number[], candidate: readonly number[], noise: Noise | null, direction: Direction, runsLeft: number): NoiseVerdict {
   const gain = direction === 'min' ? mean(best) - mean(candidate) : mean(candidate) - mean(best);

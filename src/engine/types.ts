@@ -132,7 +132,7 @@ export interface EngineConfig {
   lookahead: number;
   /** Times the unmodified code is trained: the best's mean and the first estimate of the noise. */
   baselineRuns: number;
-  /** Extra runs (new seeds) a candidate may get when its first run is better, but within the noise. */
+  /** Extra runs (new seeds) every candidate whose first run is better gets before it is kept (see schedule.ts's settle). */
   confirmRuns: number;
   sandbox?: SandboxMode; // the model's shell and the training run in bubblewrap; 'auto' when absent
   trainNetwork?: boolean; // whether the sandboxed training run may reach the network; true when absent
