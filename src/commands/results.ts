@@ -45,7 +45,7 @@ export interface ResultsSummary {
   baseline: Standing['baseline'];
   best: Standing['best'];
   /** The noise σ pooled from every experiment run more than once; null when none was. */
-  noise: { sigma: number; df: number; from: string } | null;
+  noise: { sigma: number; df: number; runs?: number; from: string } | null;
   rows: ResultRow[];
 }
 

@@ -14,6 +14,7 @@ export const CONFIDENCE = 0.95;
 export interface Noise {
   sigma: number; // pooled standard deviation of one run
   df: number; // its degrees of freedom: Σ (runs − 1) over the experiments it comes from
+  runs?: number; // how many runs it comes from (Σ runs over those experiments), to say so
 }
 
 export function mean(values: readonly number[]): number {
@@ -41,13 +42,15 @@ export function runCount(row: ResultRow): number {
 export function pooledNoise(groups: readonly (readonly number[])[]): Noise | null {
   let df = 0;
   let squares = 0;
+  let runs = 0;
   for (const g of groups) {
     if (g.length < 2) continue;
     const m = mean(g);
     df += g.length - 1;
+    runs += g.length;
     squares += g.reduce((a, v) => a + (v - m) ** 2, 0);
   }
-  return df > 0 ? { sigma: Math.sqrt(squares / df), df } : null;
+  return df > 0 ? { sigma: Math.sqrt(squares / df), df, runs } : null;
 }
 
 /** The t value a difference must reach for a keep, at CONFIDENCE one-sided with `df` degrees of freedom. */

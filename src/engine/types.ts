@@ -174,8 +174,8 @@ export type EngineEvent =
       slot?: string;
       /** Why it was kept or not, against the noise: "better by 0.004, noise allows 0.003 (σ …)". */
       verdict?: string;
-      /** The noise σ per run pooled so far, with its degrees of freedom; absent while unknown. */
-      noise?: { sigma: number; df: number };
+      /** The noise σ per run pooled so far, with its degrees of freedom and how many runs it comes from; absent while unknown. */
+      noise?: { sigma: number; df: number; runs?: number };
     }
   | { type: 'stopping'; at: number; reason: string }
   | { type: 'finished'; at: number; reason: string; exitCode: number };
