@@ -154,6 +154,18 @@ export class Lab {
     if (current) writeExperimentState(this.dir, this.tag, { ...current, ...change });
   }
 
+  /**
+   * note(), for what only helps a restart (the runs measured so far): on a full disk the write fails,
+   * and the row's own write, next, is the one that reports the cause and stops the loop.
+   */
+  noteIfPossible(experiment: number, change: Partial<InFlight>): void {
+    try {
+      this.note(experiment, change);
+    } catch {
+      // see above
+    }
+  }
+
   context(experiment: number, repoDir: string, slot: Slot, extra: Pick<ExperimentContext, 'fix' | 'redo'> = {}): ExperimentContext {
     const others = [...this.inFlight].filter(([n]) => n !== experiment).map(([n, f]) => ({ experiment: n, description: f.description }));
     return {

@@ -170,7 +170,7 @@ async function runBaseline(lab: Lab, slot: Slot): Promise<{ reason: string; exit
     run++;
     if (outcome.kind !== 'measured') break; // a crashed baseline stops the night: no mean to make
     values.push(outcome.value);
-    lab.note(0, { values: [...values] });
+    lab.noteIfPossible(0, { values: [...values] });
     if (values.length >= wanted) break;
     lab.keepLog(0, head, logPath, `-run${run}`);
   }
