@@ -98,9 +98,12 @@ Options:
                            result (strictly one at a time)  [${DEFAULTS.lookahead}]
   --baseline-runs <k>      times the unmodified code is trained (new seeds): the best's mean and
                            the first estimate of the run-to-run noise  [${DEFAULTS.baselineRuns}]
-  --confirm-runs <n>       extra runs for a candidate whose first run is better, but within the
-                           noise; it is kept only if the mean of its runs beats the best's mean by
-                           more than the noise allows (95% one-sided). --baseline-runs 1
+  --confirm-runs <n>       extra runs (new seeds) for every candidate whose first run is better
+                           than the best's mean, even clearly better (a keep is a mean, never one
+                           lucky draw); a worse first run, or a mean no longer better, is
+                           discarded at once; after its last run it is kept only if the mean of
+                           its runs beats the best's mean by more than the noise allows (95%
+                           one-sided). --baseline-runs 1
                            --confirm-runs 0 is the classic single-run, strictly-better rule  [${DEFAULTS.confirmRuns}]
   --executor <local|slurm>  where runs train: on this machine, or as SLURM batch jobs submitted
                            from here (a login node); the repository must then be on a filesystem

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { simpleGit } from 'simple-git';
 import { improvementPercent, standingOf } from '../engine/decide.js';
-import { pooledNoise, runValues } from '../engine/noise.js';
+import { pooledNoise, runCount, runValues } from '../engine/noise.js';
 import type { Direction, ResultRow, Standing, Status, Usage } from '../engine/types.js';
 import { addUsage, ZERO_USAGE } from '../engine/types.js';
 import { readResultsFile, RESULTS_FILE } from '../ledger/results.js';
@@ -45,7 +45,7 @@ export interface ResultsSummary {
   baseline: Standing['baseline'];
   best: Standing['best'];
   /** The noise σ pooled from every experiment run more than once; null when none was. */
-  noise: { sigma: number; df: number; from: string } | null;
+  noise: { sigma: number; df: number; runs?: number; from: string } | null;
   rows: ResultRow[];
 }
 
@@ -146,8 +146,8 @@ export function formatReport(s: ResultsSummary, opts: { columns: number | null; 
     out.push(`${label('improvement')}${Math.abs(pct).toFixed(2)}% ${pct >= 0 ? 'better' : 'worse'} than baseline (${delta >= 0 ? '+' : ''}${delta.toFixed(6)})`);
   }
   out.push(`${label('experiments')}${rows.length}: ${s.counts.keep} keep, ${s.counts.discard} discard, ${s.counts.crash} crash`);
-  const runs = rows.reduce((a, r) => a + Math.max(1, runValues(r).length), 0);
-  if (runs > rows.length) out.push(`${label('runs')}${runs} (experiments whose first run was within the noise were run again)`);
+  const runs = rows.reduce((a, r) => a + runCount(r), 0);
+  if (runs > rows.length) out.push(`${label('runs')}${runs} (over one per experiment: the baseline's repeats, and the confirmation runs, with new seeds, of every first run better than the best)`);
   if (s.noise) out.push(`${label('noise')}σ ${formatValue(s.noise.sigma)} per run, ${s.noise.df} degrees of freedom, ${s.noise.from}`);
   const seconds = rows.reduce((a, r) => a + r.seconds, 0);
   const first = rows.length > 0 ? Date.parse(rows[0]!.startedAt) : NaN;
@@ -175,7 +175,7 @@ export function toJson(s: ResultsSummary): string {
   const { rows, ...head } = s;
   const top = JSON.stringify({ ...head, rows: [] }, null, 2);
   if (rows.length === 0) return top + '\n';
-  const body = rows.map((r) => `    ${JSON.stringify({ ...r, runs: Math.max(1, runValues(r).length), values: runValues(r) })}`).join(',\n');
+  const body = rows.map((r) => `    ${JSON.stringify({ ...r, runs: runCount(r), values: runValues(r) })}`).join(',\n');
   // A function replacement: a description may contain `$&`, which a replacement string would expand.
   return top.replace(/"rows": \[\]\n\}$/, () => `"rows": [\n${body}\n  ]\n}`) + '\n';
 }

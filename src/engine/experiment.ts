@@ -148,7 +148,10 @@ class Experiment {
     let values: number[] = []; // the measured runs of the code as it is now
     let outcome = await this.trainWithFixes(lab.config.runCmd);
     for (;;) {
-      if (outcome.kind === 'measured') values.push(outcome.value);
+      if (outcome.kind === 'measured') {
+        values.push(outcome.value);
+        lab.noteIfPossible(n, { values: [...values] }); // a kill before the row is written still logs these runs
+      }
       const release = await lab.settleLock.acquire();
       let detail: string;
       try {
@@ -165,6 +168,7 @@ class Experiment {
           detail = `confirming #${n}: run ${values.length + 1} of ${1 + lab.config.confirmRuns}, a new seed`;
         } else if (settlement.kind === 'rerun' && best) {
           this.keepRunLog();
+          lab.noteIfPossible(n, { values: [] }); // the runs measured the code before the move, not the code after it
           if (!(await this.rebaseOnto(best.commit))) {
             return this.record(outcome, 'discard', `${this.description} (beat its base ${short(this.base)}, but does not apply on the new best ${best.commit})`, values);
           }
@@ -188,6 +192,7 @@ class Experiment {
 
   /** One run of the worktree's code, with the next seed of this experiment. */
   private trainOnce(detail: string): Promise<Outcome> {
+    this.lab.noteIfPossible(this.n, { runs: this.runs + 1 }); // experiment numbers keep seeds apart: this only informs
     return this.lab.train(this.n, this.dir, this.slot, detail, this.runs++);
   }
 

@@ -155,6 +155,18 @@ export class Lab {
     if (current) writeExperimentState(this.dir, this.tag, { ...current, ...change });
   }
 
+  /**
+   * note(), for what only helps a restart (the runs measured so far): on a full disk the write fails,
+   * and the row's own write, next, is the one that reports the cause and stops the loop.
+   */
+  noteIfPossible(experiment: number, change: Partial<InFlight>): void {
+    try {
+      this.note(experiment, change);
+    } catch {
+      // see above
+    }
+  }
+
   context(experiment: number, repoDir: string, slot: Slot, extra: Pick<ExperimentContext, 'fix' | 'redo'> = {}): ExperimentContext {
     const others = [...this.inFlight].filter(([n]) => n !== experiment).map(([n, f]) => ({ experiment: n, description: f.description }));
     return {
@@ -227,7 +239,8 @@ export class Lab {
       {
         onStart: (ref: RunRef) => {
           jobId = ref.jobId;
-          this.note(experiment, { phase: 'training', runPid: ref.pid, runId: ref.runId, jobId: ref.jobId });
+          // The baseline (always experiment 0) keeps its phase: a restart goes on from its measured runs.
+          this.note(experiment, { ...(experiment === 0 ? {} : { phase: 'training' as const }), runPid: ref.pid, runId: ref.runId, jobId: ref.jobId });
         },
         onTick: (elapsedSec, state) =>
           this.emit({
@@ -268,10 +281,26 @@ export class Lab {
    */
   logRow(
     experiment: number,
-    fields: { commit: string; outcome: Outcome; status: Status; description: string; startedAt: string; usage: Usage; seconds?: number; base?: string; slot?: string; values?: number[] },
+    fields: {
+      commit: string;
+      outcome: Outcome;
+      status: Status;
+      description: string;
+      startedAt: string;
+      usage: Usage;
+      seconds?: number;
+      base?: string;
+      slot?: string; // the slot column: the GPU the run had (slotField), or the one a state file recorded
+      values?: number[]; // the measured runs of this code (for a crash: those before the run that crashed)
+      runs?: number; // the runs it got, when more than `values` (a crash counts the crashed run)
+    },
   ): ResultRow {
     const { outcome } = fields;
-    const values = outcome.kind === 'measured' && fields.values && fields.values.length > 1 ? fields.values : undefined;
+    const measured = fields.values ?? [];
+    // A measured row keeps its values when there are several (value is their mean); a crash keeps
+    // any measured before it, so the runs that happened are not lost with it.
+    const values = outcome.kind === 'measured' ? (measured.length > 1 ? measured : undefined) : measured.length > 0 ? measured : undefined;
+    const runs = fields.runs ?? (outcome.kind === 'crash' && values ? values.length + 1 : undefined);
     const row: ResultRow = {
       commit: short(fields.commit),
       value: outcome.kind === 'measured' ? (values ? mean(values) : outcome.value) : 0,
@@ -285,6 +314,7 @@ export class Lab {
       ...(fields.base ? { base: short(fields.base) } : {}),
       ...(fields.slot !== undefined ? { slot: fields.slot } : {}),
       ...(values ? { values } : {}),
+      ...(runs !== undefined && runs > Math.max(1, values?.length ?? 0) ? { runs } : {}),
     };
     // The measurement goes into the state file first: if the append fails, the next start writes it.
     // On a full disk this write fails too; the append is still tried, and its error names the cause.

@@ -13,9 +13,10 @@ import { BRANCH_PREFIX, short } from '../git/repo.js';
 import { acquireLock } from '../ledger/lock.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import { cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
-import { clearExperimentState, lockPath, logsDir, readAllInFlight, settleUnfinishedWrites, STATE_DIR, tagDir, writeExperimentState, writeTagConfig } from '../ledger/state.js';
+import { clearExperimentState, lockPath, logsDir, readAllInFlight, readExperimentState, settleUnfinishedWrites, STATE_DIR, tagDir, writeExperimentState, writeTagConfig, type InFlight } from '../ledger/state.js';
 import { Lab, interruptExitCode, RUN_LOG, slotField, type LoopOptions, type Slot } from './lab.js';
 import { preflight, UsageError } from './preflight.js';
+import { runCount } from './noise.js';
 import { recover } from './recovery.js';
 import { Scheduler } from './scheduler.js';
 import type { Outcome } from './decide.js';
@@ -145,31 +146,45 @@ async function checkHeadIsBest(lab: Lab): Promise<void> {
 
 /**
  * The unmodified code, measured --baseline-runs times (new seeds) in the main checkout: the reference
- * every later experiment must beat, and the first estimate of the noise.
+ * every later experiment must beat, and the first estimate of the noise. A baseline stopped part way
+ * (Ctrl+C, kill -9) leaves its state file with the runs it measured; the next start goes on from
+ * them rather than measuring again, and never hands out a seed an earlier attempt used.
  */
 async function runBaseline(lab: Lab, slot: Slot): Promise<{ reason: string; exitCode: number } | null> {
-  const startedAt = new Date().toISOString();
   const head = await lab.repo.head();
-  const runs = Math.max(1, lab.config.baselineRuns);
+  const wanted = Math.max(1, lab.config.baselineRuns);
   const logPath = path.join(lab.dir, RUN_LOG);
-  writeExperimentState(lab.dir, lab.tag, { experiment: 0, phase: 'baseline', base: head, commit: head, description: 'baseline', startedAt });
+  const earlier = readExperimentState(lab.dir, lab.tag, 0);
+  // Measured runs count only for the code they measured: after a new commit the baseline starts over.
+  const goOn = earlier !== null && earlier.phase === 'baseline' && earlier.commit === head && (earlier.values?.length ?? 0) > 0;
+  const values: number[] = goOn ? [...earlier.values!] : [];
+  let run = baselineSeedsUsed(lab, earlier);
+  const startedAt = goOn ? earlier.startedAt : new Date().toISOString();
+  writeExperimentState(lab.dir, lab.tag, { experiment: 0, phase: 'baseline', base: head, commit: head, description: 'baseline', startedAt, runs: run, values });
   lab.phase('baseline', 0, slot, 'measuring the unmodified code');
-  const values: number[] = [];
   let outcome: Outcome;
   for (;;) {
-    const run = values.length;
-    outcome = await lab.train(0, lab.dir, slot, runs > 1 ? `measuring the unmodified code: run ${run + 1} of ${runs}` : 'measuring the unmodified code', run);
+    // Written down before the run starts: a kill -9 during it must not let its seed be used again.
+    lab.note(0, { runs: run + 1 });
+    outcome = await lab.train(0, lab.dir, slot, wanted > 1 ? `measuring the unmodified code: run ${values.length + 1} of ${wanted}` : 'measuring the unmodified code', run);
+    run++;
     if (outcome.kind !== 'measured') break; // a crashed baseline stops the night: no mean to make
     values.push(outcome.value);
-    if (values.length === runs) break;
-    lab.keepLog(0, head, logPath, `-run${values.length}`);
+    lab.noteIfPossible(0, { values: [...values] });
+    if (values.length >= wanted) break;
+    lab.keepLog(0, head, logPath, `-run${run}`);
+  }
+  if (outcome.kind === 'crash' && outcome.reason === 'interrupted') {
+    // No row: the state file keeps the measured runs, and the next start finishes the baseline.
+    lab.keepLog(0, head, logPath, `-run${run}`);
+    lab.note(0, { runPid: undefined, runId: undefined, jobId: undefined });
+    return { reason: 'interrupted during the baseline', exitCode: interruptExitCode(lab.opts.signal) };
   }
   const status = outcome.kind === 'crash' ? 'crash' : 'keep';
   const row = lab.logRow(0, { commit: head, outcome, status, description: 'baseline', startedAt, usage: ZERO_USAGE, ...slotField(slot), values });
   lab.keepLog(0, head, logPath);
   clearExperimentState(lab.dir, lab.tag, 0);
   lab.emitResult(0, row);
-  if (outcome.kind === 'crash' && outcome.reason === 'interrupted') return { reason: 'interrupted during the baseline', exitCode: interruptExitCode(lab.opts.signal) };
   if (outcome.kind === 'crash') {
     return {
       reason: `the baseline run failed (${outcome.reason}): the unmodified code must work before experiments can start. See ${path.join(lab.dir, RUN_LOG)}.`,
@@ -177,4 +192,26 @@ async function runBaseline(lab: Lab, slot: Slot): Promise<{ reason: string; exit
     };
   }
   return null;
+}
+
+/**
+ * How many seeds earlier attempts at this tag's baseline used (the baseline is always experiment 0,
+ * so each attempt must start past them): the runs of its failed attempts in results.tsv (every row
+ * of a tag without a best is one), the runs an interrupted one wrote in its state file, and, for
+ * rows written before crashes counted their runs, the numbered run logs it kept.
+ */
+function baselineSeedsUsed(lab: Lab, state: InFlight | null): number {
+  let used = lab.rows.reduce((a, r) => a + runCount(r), 0);
+  if (state?.phase === 'baseline') used = Math.max(used, state.runs ?? 0);
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(logsDir(lab.dir, lab.tag));
+  } catch {
+    // no logs yet
+  }
+  for (const name of names) {
+    const m = /^0000-[0-9a-f]+-run(\d+)\.log$/.exec(name);
+    if (m) used = Math.max(used, Number(m[1]));
+  }
+  return used;
 }

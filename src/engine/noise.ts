@@ -14,6 +14,7 @@ export const CONFIDENCE = 0.95;
 export interface Noise {
   sigma: number; // pooled standard deviation of one run
   df: number; // its degrees of freedom: Σ (runs − 1) over the experiments it comes from
+  runs?: number; // how many runs it comes from (Σ runs over those experiments), to say so
 }
 
 export function mean(values: readonly number[]): number {
@@ -32,17 +33,24 @@ export function runValues(row: ResultRow): number[] {
   return row.values ?? (row.status === 'crash' ? [] : [row.value]);
 }
 
+/** How many training runs a row's code got: a crash counts the run that crashed beside the measured ones. */
+export function runCount(row: ResultRow): number {
+  return row.runs ?? Math.max(1, runValues(row).length);
+}
+
 /** σ pooled over groups of runs of the same code; null while no group has two runs. */
 export function pooledNoise(groups: readonly (readonly number[])[]): Noise | null {
   let df = 0;
   let squares = 0;
+  let runs = 0;
   for (const g of groups) {
     if (g.length < 2) continue;
     const m = mean(g);
     df += g.length - 1;
+    runs += g.length;
     squares += g.reduce((a, v) => a + (v - m) ** 2, 0);
   }
-  return df > 0 ? { sigma: Math.sqrt(squares / df), df } : null;
+  return df > 0 ? { sigma: Math.sqrt(squares / df), df, runs } : null;
 }
 
 /** The t value a difference must reach for a keep, at CONFIDENCE one-sided with `df` degrees of freedom. */
@@ -61,8 +69,9 @@ const fmt = (x: number) => x.toFixed(6);
 /**
  * Judge a candidate's runs against the best's runs. Not better on average → discard at once.
  * Better by more than the noise allows → keep. In between → another run while `runsLeft`, else
- * discard as within noise. Without any noise estimate (every experiment run once), better is
- * enough: the classic rule.
+ * discard as within noise. Without any noise estimate (every experiment run once), another run
+ * while `runsLeft`, then better is enough: the classic rule. (settle() in schedule.ts confirms a
+ * keep too while runs are left: this verdict alone is not the whole rule.)
  */
 export function noiseVerdict(best: readonly number[], candidate: readonly number[], noise: Noise | null, direction: Direction, runsLeft: number): NoiseVerdict {
   const gain = direction === 'min' ? mean(best) - mean(candidate) : mean(candidate) - mean(best);

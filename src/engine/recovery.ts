@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GitRepo, short } from '../git/repo.js';
 import { appendResult } from '../ledger/results.js';
-import { clearExperimentState, clearInFlight, tagDir, type InFlight } from '../ledger/state.js';
+import { clearExperimentState, clearInFlight, tagDir, writeExperimentState, type InFlight } from '../ledger/state.js';
 import { discardedRef, RUN_LOG, type Lab } from './lab.js';
 import { ZERO_USAGE } from './types.js';
 
@@ -54,12 +54,19 @@ export async function recover(lab: Lab, states: InFlight[], earlier: string[]): 
         usage: ZERO_USAGE,
         base: s.base,
         ...(s.slot !== undefined ? { slot: s.slot } : {}),
+        ...(s.values && s.values.length > 0 ? { values: s.values } : {}), // the runs measured before the stop
       });
       notes.push(`experiment ${s.experiment} (${row.commit}) was interrupted: logged as crash`);
     }
     if (commit && !lab.rows.some((r) => r.commit === short(commit) && r.status === 'keep')) await lab.repo.keepRef(discardedRef(tag, commit), commit);
     if (s.worktree) await lab.repo.removeWorktree(s.worktree);
-    clearExperimentState(lab.dir, tag, s.experiment);
+    if (s.phase === 'baseline' && !pending) {
+      // The baseline goes on from its measured runs (loop.ts): its state stays, minus the stopped run.
+      writeExperimentState(lab.dir, tag, { experiment: s.experiment, phase: s.phase, base: s.base, commit: s.commit, description: s.description, startedAt: s.startedAt, ...(s.runs !== undefined ? { runs: s.runs } : {}), ...(s.values ? { values: s.values } : {}) });
+      if (s.values && s.values.length > 0) notes.push(`the baseline was stopped after ${s.values.length} measured run${s.values.length === 1 ? '' : 's'}: it goes on from ${s.values.length === 1 ? 'it' : 'them'}`);
+    } else {
+      clearExperimentState(lab.dir, tag, s.experiment);
+    }
   }
   clearInFlight(lab.dir, tag);
   // Worktrees whose state file never got written (killed between the two), and git's records of removed ones.

@@ -45,7 +45,8 @@ export interface ResultRow {
   usage: Usage;
   base?: string; // short hash of the commit the measured run was built on; absent for the baseline
   slot?: string; // the GPU (or slot) that trained it; empty when the run had the machine to itself
-  values?: number[]; // each run's value when the code was trained more than once (value is their mean)
+  values?: number[]; // each run's value when the code was trained more than once (value is their mean); a crash's measured runs before it
+  runs?: number; // training runs, where more than `values` holds: a crash after measured runs counts the crashed one too
 }
 
 /** The reference points of a tag: where it started and where it stands. */
@@ -133,7 +134,7 @@ export interface EngineConfig {
   lookahead: number;
   /** Times the unmodified code is trained: the best's mean and the first estimate of the noise. */
   baselineRuns: number;
-  /** Extra runs (new seeds) a candidate may get when its first run is better, but within the noise. */
+  /** Extra runs (new seeds) every candidate whose first run is better gets before it is kept (see schedule.ts's settle). */
   confirmRuns: number;
   sandbox?: SandboxMode; // the model's shell and the training run in bubblewrap; 'auto' when absent
   trainNetwork?: boolean; // whether the sandboxed training run may reach the network; true when absent
@@ -175,8 +176,8 @@ export type EngineEvent =
       slot?: string;
       /** Why it was kept or not, against the noise: "better by 0.004, noise allows 0.003 (σ …)". */
       verdict?: string;
-      /** The noise σ per run pooled so far, with its degrees of freedom; absent while unknown. */
-      noise?: { sigma: number; df: number };
+      /** The noise σ per run pooled so far, with its degrees of freedom and how many runs it comes from; absent while unknown. */
+      noise?: { sigma: number; df: number; runs?: number };
     }
   | { type: 'stopping'; at: number; reason: string }
   | { type: 'finished'; at: number; reason: string; exitCode: number };

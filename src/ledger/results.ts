@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { stdDev } from '../engine/noise.js';
+import { runCount, stdDev } from '../engine/noise.js';
 import type { ResultRow, Status } from '../engine/types.js';
 
 export const RESULTS_FILE = 'results.tsv';
@@ -67,7 +67,7 @@ function toCells(row: ResultRow): string[] {
     row.usage.costUsd.toFixed(4),
     row.base ?? '',
     row.slot ?? '',
-    String(row.values?.length ?? 1),
+    String(runCount(row)),
     stdDev(row.values ?? []).toFixed(6),
     (row.values ?? []).map((v) => v.toFixed(6)).join(';'),
   ];
@@ -79,8 +79,12 @@ function toNumber(cell: string | undefined): number {
 }
 
 function fromCells(cells: string[]): ResultRow | null {
-  const [commit, value, memory, status, description, tag, startedAt, seconds, inTok, outTok, cacheRead, cacheWrite, cost, base, slot, , , values] = cells;
-  const runValues = (values ?? '').split(';').filter((v) => v !== '').map(Number);
+  const [commit, value, memory, status, description, tag, startedAt, seconds, inTok, outTok, cacheRead, cacheWrite, cost, base, slot, runsCell, , values] = cells;
+  const parsed = (values ?? '').split(';').filter((v) => v !== '').map(Number);
+  // Several runs' values, or a crash's measured runs before it (one is enough there: a kept or
+  // discarded row's single value is its value column).
+  const runValues = parsed.every(Number.isFinite) && (parsed.length > 1 || (status === 'crash' && parsed.length > 0)) ? parsed : [];
+  const runs = toNumber(runsCell);
   if (!commit || !status || !STATUSES.has(status)) return null;
   const metricValue = Number(value);
   if (value === undefined || value === '' || Number.isNaN(metricValue)) return null;
@@ -102,7 +106,8 @@ function fromCells(cells: string[]): ResultRow | null {
     },
     ...(base ? { base } : {}),
     ...(slot ? { slot } : {}),
-    ...(runValues.length > 1 && runValues.every(Number.isFinite) ? { values: runValues } : {}),
+    ...(runValues.length > 0 ? { values: runValues } : {}),
+    ...(Number.isInteger(runs) && runs > Math.max(1, runValues.length) ? { runs } : {}),
   };
 }
 

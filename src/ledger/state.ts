@@ -47,6 +47,10 @@ export interface InFlight {
   worktree?: string; // the experiment's worktree; absent for the baseline and the older single-file layout
   slot?: string; // the GPU it trains on
   jobId?: string; // a cluster executor's job, while one runs
+  /** Training runs started so far, each with the next seed: a restart goes on past them, so no seed is used twice in a tag. */
+  runs?: number;
+  /** Each measured run's value of the code as it is now: a restart logs (or, for the baseline, goes on from) them. */
+  values?: number[];
 }
 
 export interface TagConfig {

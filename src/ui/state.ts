@@ -19,6 +19,8 @@ export type RunState = 'waiting' | 'running' | 'stopping' | 'finished';
 export interface RecentRow {
   experiment: number;
   row: ResultRow;
+  /** Why it was kept or not, with its margin against the noise (this session's results only: results.tsv does not hold it). */
+  verdict?: string;
 }
 
 export interface ToolCall {
@@ -108,8 +110,8 @@ export interface DashboardState {
   bestSeries: (number | null)[];
   recent: RecentRow[];
   lastResult: RecentRow | null;
-  /** The noise σ per run pooled so far (from the latest result), null while unknown. */
-  noise: { sigma: number; df: number } | null;
+  /** The noise σ per run pooled so far (from the latest result), and how many runs it comes from; null while unknown. */
+  noise: { sigma: number; df: number; runs?: number } | null;
 
   streamText: string;
   tool: ToolCall | null;
@@ -443,7 +445,7 @@ export function reduce(state: DashboardState, e: EngineEvent): DashboardState {
         })),
       );
     case 'result': {
-      const entry: RecentRow = { experiment: e.experiment, row: e.row };
+      const entry: RecentRow = { experiment: e.experiment, row: e.row, ...(e.verdict ? { verdict: e.verdict } : {}) };
       const u = state.usage;
       const bestValue = e.standing.best ? e.standing.best.value : null;
       // The row carries the experiment's whole usage: what it spent in flight is counted there now.

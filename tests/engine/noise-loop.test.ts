@@ -89,7 +89,8 @@ describe('keeping only what beats the noise', () => {
     const out = spawnSync(process.execPath, [CLI, 'results', '--json', '--tag', 'noise'], { cwd: dir, encoding: 'utf8' });
     const json = JSON.parse(out.stdout) as { noise: { sigma: number; df: number; from: string }; rows: { runs: number; values: number[]; status: string }[] };
     expect(json.rows[0]).toMatchObject({ runs: 3, values: baseline.values });
-    for (const r of json.rows) expect(r.values).toHaveLength(r.status === 'crash' ? 0 : r.runs);
+    // A crash counts the run that crashed; its values are those measured before it.
+    for (const r of json.rows) expect(r.values).toHaveLength(r.status === 'crash' ? r.runs - 1 : r.runs);
     expect(json.noise.df).toBeGreaterThanOrEqual(2);
     expect(json.noise.sigma).toBeGreaterThan(SIGMA / 3);
     expect(json.noise.sigma).toBeLessThan(SIGMA * 3);

@@ -24,6 +24,7 @@ describe('pooled noise', () => {
     // Groups [1,2,3] (SS 2, df 2) and [10,12] (SS 2, df 1): σ² = 4/3; singles add nothing.
     const n = pooledNoise([[1, 2, 3], [10, 12], [7]]);
     expect(n?.df).toBe(3);
+    expect(n?.runs).toBe(5);
     expect(n?.sigma).toBeCloseTo(Math.sqrt(4 / 3), 12);
     expect(pooledNoise([[1], [2]])).toBeNull();
   });

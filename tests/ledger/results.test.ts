@@ -44,6 +44,19 @@ describe('results.tsv', () => {
     expect(readResultsFile(file).rows[0]?.values).toEqual([0.98, 0.99, 1.0]);
   });
 
+  it('records a crash after measured runs: every run it got, and the values of those measured; reads them back', () => {
+    const file = tmpFile();
+    appendResult(file, 'val_bpb', row({ value: 0, status: 'crash', description: 'x (exit 1)', values: [0.98], runs: 2 }));
+    appendResult(file, 'val_bpb', row({ value: 0, status: 'crash', description: 'y (exit 1)' }));
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    expect(lines[1]?.split('\t').slice(15)).toEqual(['2', '0.000000', '0.980000']);
+    expect(lines[2]?.split('\t').slice(15)).toEqual(['1', '0.000000', '']);
+    const [a, b] = readResultsFile(file).rows;
+    expect(a).toMatchObject({ status: 'crash', values: [0.98], runs: 2 });
+    expect(b?.values).toBeUndefined();
+    expect(b?.runs).toBeUndefined();
+  });
+
   it('keeps a file begun before the base and slot columns as wide as its header', () => {
     const file = tmpFile();
     const oldHeader = 'commit\tval_bpb\tmemory_gb\tstatus\tdescription\ttag\tstarted_at\tseconds\tinput_tokens\toutput_tokens\tcache_read_tokens\tcache_write_tokens\tcost_usd';

@@ -40,9 +40,9 @@ function frameOf(state = agentState, now = at(1010), columns = 80, rows = 40, ba
 describe('Dashboard panels', () => {
   it('progress: the noise floor once it is known', () => {
     expect(frameOf()).not.toContain('noise σ');
-    const withNoise = reduceAll(night.map((e) => (e.type === 'result' ? { ...e, noise: { sigma: 0.0025, df: 6 } } : e)));
+    const withNoise = reduceAll(night.map((e) => (e.type === 'result' ? { ...e, noise: { sigma: 0.0025, df: 6, runs: 9 } } : e)));
     const line = lines(frameOf(withNoise)).find((l) => l.includes('kept '));
-    expect(line).toMatch(/kept 2 {3}discarded 1 {3}crashed 1 {3}noise σ 0\.002500 \(6 df\)/);
+    expect(line).toMatch(/kept 2 {3}discarded 1 {3}crashed 1 {3}noise σ 0\.002500 from 9 runs \(6 df\)/);
   });
 
   it('header: whether runs are sandboxed', () => {
@@ -106,6 +106,28 @@ describe('Dashboard panels', () => {
       '    2  c000003  0.995000    44.2  discard  swap relu^2 for gelu',
       '    3  d000004         —       —  crash    double the depth to 16 layers (OOM)',
     ]);
+  });
+
+  it('recent results: the newest row leads with its verdict and margin, said once', () => {
+    const verdict = 'better by 0.006700, noise allows 0.004100 (σ 0.002000, 4 degrees of freedom)';
+    const kept = reduce(agentState, {
+      type: 'result', at: at(2000), experiment: 4, row: { ...keepRow, commit: 'e000005', value: 0.9845, values: [0.984, 0.9845, 0.985], description: 'add 5% lr warmup' },
+      standing: agentState.standing, verdict, noise: { sigma: 0.002, df: 4, runs: 6 },
+    });
+    const newest = (s: typeof kept, columns = 140) => panel(frameOf(s, at(2001), columns), 'Recent results').filter((l) => /^ +\d+ {2}/.test(l)).at(-1);
+    expect(newest(kept)).toBe('    4  e000005  0.984500    44.2  keep     mean of 3 runs, better by 0.006700, noise allows 0.004100 · add 5% lr warmup');
+    // A discard within the noise: its description ends in the same words, so they are not repeated.
+    const within = 'within noise: better by 0.000100, noise allows 0.004100 (σ 0.002000, 4 degrees of freedom)';
+    const discarded = reduce(kept, {
+      type: 'result', at: at(2100), experiment: 5, row: { ...keepRow, commit: 'f000006', status: 'discard', value: 0.9844, values: [0.984, 0.9844, 0.9848], description: `qk-norm (${within})` },
+      standing: kept.standing, verdict: within,
+    });
+    expect(newest(discarded)).toBe('    5  f000006  0.984400    44.2  discard  mean of 3 runs, within noise: better by 0.000100, noise allows 0.004100 · qk-norm');
+    // Only the newest: the row before it shows its description alone.
+    expect(panel(frameOf(discarded, at(2101), 120), 'Recent results').some((l) => l === '    4  e000005  0.984500    44.2  keep     add 5% lr warmup')).toBe(true);
+    // A plain "not better" adds nothing to the row.
+    const worse = reduce(kept, { type: 'result', at: at(2100), experiment: 5, row: { ...keepRow, commit: 'f000006', status: 'discard', value: 0.999, description: 'idea' }, standing: kept.standing, verdict: 'not better' });
+    expect(newest(worse)).toBe('    5  f000006  0.999000    44.2  discard  idea');
   });
 
   it('recent results keep only the last ten rows', () => {

@@ -51,6 +51,16 @@ describe('Slots', () => {
     expect(panelOf(s, at(1042), 80, 2).slice(1)).toEqual([' #4  ▶ training 30s/5m00s  "add 5% lr warmup"', ' #5  ✎ drafting       29s']);
   });
 
+  it('a confirmation run: its line says which experiment and which of its runs', () => {
+    const s = reduceAll([
+      ...scriptedNight().map((e) => (e.type === 'started' ? { ...e, config: { ...config, lookahead: 1 } } : e)),
+      { type: 'committed', at: at(1010), experiment: 4, commit: 'e000005', description: 'add 5% lr warmup', restored: [] },
+      { type: 'phase', at: at(1012), phase: 'training', experiment: 4, detail: 'uv run train.py' },
+      { type: 'phase', at: at(1020), phase: 'training', experiment: 4, detail: 'confirming #4: run 2 of 3, a new seed' },
+    ] satisfies EngineEvent[]);
+    expect(panelOf(s, at(1050), 80, 1).slice(1)).toEqual([' #4  ▶ confirming #4 — run 2 of 3 30s/5m00s  "add 5% lr warmup"']);
+  });
+
   it('names every phase in words', () => {
     const f = (phase: InFlight['phase'], detail: string | null = null, slot: string | null = '1'): InFlight => ({
       ...night.inFlight[0]!,
@@ -74,6 +84,9 @@ describe('Slots', () => {
     const run = { experiment: 7, elapsedSec: 60, timeoutSec: 600, logTail: [], at: at(100) };
     expect(words({ ...f('training'), training: run })).toBe('training 1m12s/5m00s');
     expect(words({ ...f('training', 're-run on the new best abc1234: uv run train.py'), training: run })).toBe('re-running on the new best 1m12s/5m00s');
+    // Which run of several it is: a better first run confirmed with a new seed, a baseline run.
+    expect(words({ ...f('training', 'confirming #12: run 2 of 3, a new seed'), training: run })).toBe('confirming #12 — run 2 of 3 1m12s/5m00s');
+    expect(words({ ...f('training', 'measuring the unmodified code: run 2 of 3'), training: run })).toBe('baseline — run 2 of 3 1m12s/5m00s');
     // A timeout shorter than the 5-minute budget is the budget.
     expect(words({ ...f('baseline'), training: { ...run, timeoutSec: 90 } })).toBe('baseline 1m12s/1m30s');
     // A limit the user gave in fractions of a second is shown as given (--timeout 1.5), not rounded down to 1s.

@@ -14,6 +14,12 @@ export function improvementText(state: DashboardState): string | null {
   return pct > 0 ? `${pct.toFixed(2)}% better` : `${(-pct).toFixed(2)}% worse`;
 }
 
+/** The noise floor, and what it was measured from: "noise σ 0.002500 from 9 runs (6 df)". */
+export function noiseText(noise: NonNullable<DashboardState['noise']>): string {
+  const from = noise.runs !== undefined ? ` from ${noise.runs} runs` : '';
+  return `noise σ ${formatValue(noise.sigma)}${from} (${noise.df} df)`;
+}
+
 /** Columns taken by "baseline X   best Y  Z% better", so the best's description gets the rest. */
 function headWidth(state: DashboardState): number {
   const { baseline, best } = state.standing;
@@ -53,7 +59,7 @@ export function Progress({ state, width }: { state: DashboardState; width: numbe
         <Text color="gray">{`discarded ${state.counts.discard}`}</Text>
         {'   '}
         <Text color="red">{`crashed ${state.counts.crash}`}</Text>
-        {state.noise ? <Text dimColor>{`   noise σ ${formatValue(state.noise.sigma)} (${state.noise.df} df)`}</Text> : null}
+        {state.noise ? <Text dimColor>{`   ${noiseText(state.noise)}`}</Text> : null}
       </Text>
       <Text wrap="truncate-end">
         <Text dimColor>{label}</Text>

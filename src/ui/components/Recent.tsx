@@ -1,10 +1,28 @@
 // The last results, newest at the bottom like results.tsv, coloured by status.
 
 import { Text } from 'ink';
-import type { DashboardState } from '../state.js';
+import type { DashboardState, RecentRow } from '../state.js';
 import { fit, formatValue, oneLine } from '../format.js';
 import { STATUS_COLOR } from '../layout.js';
 import { Line, Section } from './Section.js';
+
+/**
+ * The verdict of a result with its margin, short: the σ behind it is on the Progress panel.
+ * "mean of 3 runs, better by 0.006700, noise allows 0.004100"; null when there is nothing to add.
+ */
+export function verdictText(row: RecentRow['row'], verdict: string | undefined): string | null {
+  if (!verdict || verdict === 'not better') return null;
+  const runs = row.values && row.values.length > 1 ? `mean of ${row.values.length} runs, ` : '';
+  return `${runs}${oneLine(verdict).replace(/ \(σ [^)]*\)$/, '')}`;
+}
+
+/** The newest row's description, led by its verdict (said once: a discard's description already ends in it). */
+function describeNewest(r: RecentRow): string {
+  const desc = oneLine(r.row.description);
+  const v = verdictText(r.row, r.verdict);
+  if (!v || !r.verdict) return desc;
+  return `${v} · ${desc.replace(` (${oneLine(r.verdict)})`, '')}`;
+}
 
 export function Recent({ state, width, rows }: { state: DashboardState; width: number; rows: number }) {
   const inner = width - 1;
@@ -12,12 +30,13 @@ export function Recent({ state, width, rows }: { state: DashboardState; width: n
   const valueWidth = Math.max(state.metric.length, ...shown.map((r) => formatValue(r.row.value).length), 8);
   const head = `${fit('#', 4, 'right')}  ${fit('commit', 7)}  ${fit(state.metric, valueWidth, 'right')}  ${fit('mem GB', 6, 'right')}  ${fit('status', 7)}  description`;
   const fixed = 4 + 2 + 7 + 2 + valueWidth + 2 + 6 + 2 + 7 + 2;
-  const lines = shown.map(({ experiment, row }) => {
+  const lines = shown.map((r, i) => {
+    const { experiment, row } = r;
     const text =
       `${fit(String(experiment), 4, 'right')}  ${fit(row.commit, 7)}  ` +
       `${fit(row.status === 'crash' ? '—' : formatValue(row.value), valueWidth, 'right')}  ` +
       `${fit(row.status === 'crash' ? '—' : row.memoryGb.toFixed(1), 6, 'right')}  ${fit(row.status, 7)}  ` +
-      fit(oneLine(row.description), Math.max(0, inner - fixed));
+      fit(i === shown.length - 1 ? describeNewest(r) : oneLine(row.description), Math.max(0, inner - fixed));
     return { key: `${experiment}-${row.commit}-${row.startedAt}`, text, color: STATUS_COLOR[row.status] };
   });
   const pad = Math.max(0, rows - lines.length);
