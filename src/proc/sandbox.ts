@@ -34,6 +34,20 @@ export interface MachineFacts {
   exists: (p: string) => boolean;
   gpuDevices: string[]; // /dev/nvidia*, present or not
   isDirectory?: (p: string) => boolean; // not following a symlink; false where absent
+  resolvConf?: string; // where /etc/resolv.conf really is (often under /run, kept by systemd-resolved or resolvconf)
+}
+
+/**
+ * What a fresh /run must still hold for the training run: the directory the resolver's config
+ * lives in, when /etc/resolv.conf points into /run (so `uv run` can still look up its index), and
+ * the NVIDIA persistence daemon's socket directory. Nothing else of /run: no docker.sock, no
+ * session bus, through which train.py could start a process outside the sandbox.
+ */
+export function runKept(facts: MachineFacts): string[] {
+  const out: string[] = [];
+  if (facts.resolvConf && inside(facts.resolvConf, '/run') && facts.resolvConf !== '/run') out.push(path.dirname(facts.resolvConf));
+  out.push('/run/nvidia-persistenced');
+  return out.filter((p) => p !== '/run' && facts.exists(p));
 }
 
 /** HOME, unless it is unset or the root (nothing to hide then). */
@@ -144,7 +158,7 @@ export function shellPlan(cwd: string, env: Record<string, string | undefined>, 
 
 /**
  * The training run: its own PID namespace, the host's /dev (GPUs, /dev/shm for data loader
- * workers) and /tmp, the worktree, the compile caches and uv's cache writable, the Python
+ * workers) and /tmp, a fresh /run (but for the resolver's config, see runKept), the worktree, the compile caches and uv's cache writable, the Python
  * environment and the data cache read-only (the judge's validation data is not train.py's to
  * change), an empty home otherwise: no ~/.ssh, no shell startup files, no credentials.
  */
@@ -160,12 +174,12 @@ export function trainingPlan(cwd: string, env: Record<string, string | undefined
     home,
     homeWritable: true,
     privateTmp: false,
-    privateRun: false,
+    privateRun: true,
     network,
     ipc: true,
     hostDev: true,
     devices: [],
-    readOnly: keep([...pythonPaths(env, home), dataCache(env, home) ?? ''].filter(Boolean), cwd, facts).filter((p) => !readWrite.includes(p)),
+    readOnly: [...keep([...pythonPaths(env, home), dataCache(env, home) ?? ''].filter(Boolean), cwd, facts).filter((p) => !readWrite.includes(p)), ...runKept(facts)],
     readWrite,
     protect: [...exposed, ...gitPointer(cwd, facts)],
     setEnv: {},
@@ -303,7 +317,13 @@ export function machineFacts(): MachineFacts {
       return false;
     }
   };
-  return { exists: (p) => fs.existsSync(p), gpuDevices, isDirectory };
+  let resolvConf: string | undefined;
+  try {
+    resolvConf = fs.realpathSync('/etc/resolv.conf');
+  } catch {
+    // no resolver config (or a dangling link): nothing to keep for it
+  }
+  return { exists: (p) => fs.existsSync(p), gpuDevices, isDirectory, ...(resolvConf ? { resolvConf } : {}) };
 }
 
 /**

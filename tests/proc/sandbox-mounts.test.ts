@@ -2,10 +2,10 @@
 // (so that hiding $HOME, not the private /tmp, is what is tested): the worktree's .git cannot be
 // rewritten from either sandbox; the project's .venv in a checkout under $HOME is visible to the
 // shell (read-only) and to the run (writable); a compile cache that did not exist yet persists; no
-// host Unix socket under /run is in the shell's reach; a checkout under the host's /tmp (which the
+// host Unix socket under /run is in the reach of the shell or the run; a checkout under the host's /tmp (which the
 // run shares) is read-only to the run but for its worktree.
 
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -89,6 +89,25 @@ describe.skipIf(!support.ok)('the sandbox mounts (bubblewrap)', () => {
     expect(fs.readFileSync(path.join(wt, '.git'), 'utf8')).toBe(pointer);
     expect(fs.existsSync(path.join(venv, 'synced'))).toBe(true);
     expect(fs.readFileSync(path.join(home, '.triton', 'cache', 'k'), 'utf8')).toBe('kernel\n');
+  });
+
+  it("the training run: no host Unix socket under /run (docker.sock, the session bus), the resolver's config still readable", async () => {
+    const { wt, env } = homeWithRepo();
+    const sock = `/run/ar-test-train-${process.pid}.sock`;
+    const server = net.createServer((c) => c.end('HOST-DAEMON\n')).listen(sock);
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const reach = `python3 -c "import socket; s = socket.socket(socket.AF_UNIX); s.connect('${sock}'); print(s.recv(64).decode())"`;
+      // The control, outside: the socket answers (spawned without blocking, so this process's server can).
+      const bare = await new Promise<string>((resolve) => execFile('bash', ['-c', reach], { encoding: 'utf8', timeout: 20_000 }, (_e, stdout) => resolve(stdout)));
+      expect(bare).toContain('HOST-DAEMON');
+      const out = inSandbox('training', wt, env, [attempt('SOCKET', reach), `cat /etc/resolv.conf >/dev/null 2>&1 && echo RESOLV-READ || echo RESOLV-MISSING`].join('; '));
+      expect(out).toContain('SOCKET-REFUSED');
+      expect(out).not.toContain('HOST-DAEMON');
+      if (fs.existsSync('/etc/resolv.conf')) expect(out).toContain('RESOLV-READ');
+    } finally {
+      server.close();
+    }
   });
 
   it('the training run, with the checkout under the host /tmp it shares: the checkout and its .git read-only, the worktree writable', () => {

@@ -103,12 +103,24 @@ describe('the training run plan', () => {
     const env = { ...ENV, UV_PROJECT_ENVIRONMENT: `${HOME}/repo/.venv` };
     const f = pairs(bwrapArgs(trainingPlan(`${HOME}/repo/wt`, env, true, facts, [`${HOME}/repo`]), ['true']));
     expect(f).toContain(`--bind ${HOME}/repo/.venv ${HOME}/repo/.venv`);
-    expect(f).not.toContain('--tmpfs /run'); // the run keeps the host's /run (documented under Not isolated)
     expect(f.some((x) => x.startsWith(`--ro-bind ${HOME}/repo `))).toBe(false); // hidden by the empty home already
     const t = pairs(bwrapArgs(trainingPlan('/tmp/repo/wt', {}, true, { ...facts, exists: (p) => p.startsWith('/tmp/repo') }, ['/tmp/repo']), ['true']));
     expect(t.indexOf('--ro-bind /tmp/repo /tmp/repo')).toBeGreaterThan(t.indexOf('--bind /tmp /tmp'));
     expect(t.indexOf('--bind /tmp/repo/wt /tmp/repo/wt')).toBeGreaterThan(t.indexOf('--ro-bind /tmp/repo /tmp/repo'));
     expect(t.indexOf('--ro-bind /tmp/repo/wt/.git /tmp/repo/wt/.git')).toBeGreaterThan(t.indexOf('--bind /tmp/repo/wt /tmp/repo/wt'));
+  });
+
+  it("a fresh /run, keeping only the resolver's config (when it lives there) and the NVIDIA persistence daemon's socket", () => {
+    const there = new Set(['/run/systemd/resolve', '/run/nvidia-persistenced']);
+    const withRun = { ...facts, exists: (p: string) => there.has(p) || facts.exists(p), resolvConf: '/run/systemd/resolve/stub-resolv.conf' };
+    const f = pairs(bwrapArgs(trainingPlan(`${HOME}/repo`, ENV, true, withRun), ['true']));
+    expect(f).toContain('--tmpfs /run');
+    expect(f.indexOf('--ro-bind /run/systemd/resolve /run/systemd/resolve')).toBeGreaterThan(f.indexOf('--tmpfs /run'));
+    expect(f.indexOf('--ro-bind /run/nvidia-persistenced /run/nvidia-persistenced')).toBeGreaterThan(f.indexOf('--tmpfs /run'));
+    // A resolv.conf of its own (not under /run) needs nothing kept; absent paths are not mounted.
+    const plain = pairs(bwrapArgs(trainingPlan(`${HOME}/repo`, ENV, true, { ...facts, resolvConf: '/etc/resolv.conf' }), ['true']));
+    expect(plain).toContain('--tmpfs /run');
+    expect(plain.some((x) => x.startsWith('--ro-bind /run/'))).toBe(false);
   });
 
   it('--no-train-network cuts the network', () => {
