@@ -96,6 +96,18 @@ async function loop(dir: string, tag: string, signal = new AbortController().sig
   return { result, events, rows: readResultsFile(path.join(dir, 'results.tsv')).rows };
 }
 
+/** Drive the loop in a child process with `plan` (tests/fixtures/drive-loop.mjs), and kill -9 it while run `n` trains; its signal. */
+async function killDuringRun(dir: string, plan: object, n: number): Promise<unknown> {
+  const planFile = path.join(dir, '.git', 'plan.json');
+  fs.writeFileSync(planFile, JSON.stringify(plan));
+  const child = spawn(process.execPath, [DRIVER, dir, planFile], { cwd: dir, stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  await until(() => seeds(dir).length === n);
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGKILL');
+  return exited;
+}
+
 describe('a baseline stopped part way', () => {
   it('Ctrl+C during run 2: no row; the restart keeps run 1 and goes on with new seeds', async () => {
     const dir = workspace();
@@ -125,14 +137,7 @@ describe('a baseline stopped part way', () => {
   it('kill -9 during run 2: the restart stops the orphaned run, keeps run 1 and goes on with new seeds', async () => {
     const dir = workspace();
     flag(dir, 'hold', 2);
-    const planFile = path.join(dir, '.git', 'plan.json');
-    fs.writeFileSync(planFile, JSON.stringify({ maxExperiments: 0, edits: [] }));
-    const child = spawn(process.execPath, [DRIVER, dir, planFile], { cwd: dir, stdio: 'ignore' });
-    const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    await until(() => seeds(dir).length === 2);
-    await new Promise((r) => setTimeout(r, 300));
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    expect(await killDuringRun(dir, { maxExperiments: 0, edits: [] }, 2)).toBe('SIGKILL');
 
     flag(dir, 'hold', null);
     const { result, rows } = await loop(dir, 'drill');
@@ -180,14 +185,7 @@ describe('a confirmation run that does not finish', () => {
   it('kill -9 during run 2: the restart logs it as an interrupted crash that keeps run 1', async () => {
     const dir = workspace();
     flag(dir, 'hold', 5);
-    const planFile = path.join(dir, '.git', 'plan.json');
-    fs.writeFileSync(planFile, JSON.stringify({ maxExperiments: 1, edits: [{ content: better(dir), description: 'ten sigma better' }] }));
-    const child = spawn(process.execPath, [DRIVER, dir, planFile], { cwd: dir, stdio: 'ignore' });
-    const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    await until(() => seeds(dir).length === 5);
-    await new Promise((r) => setTimeout(r, 300));
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    expect(await killDuringRun(dir, { maxExperiments: 1, edits: [{ content: better(dir), description: 'ten sigma better' }] }, 5)).toBe('SIGKILL');
 
     flag(dir, 'hold', null);
     const { result, rows } = await loop(dir, 'drill');
