@@ -166,7 +166,9 @@ export function joinNegativeValues(argv: readonly string[]): string[] {
     const arg = argv[i] ?? '';
     const next = argv[i + 1];
     // --slurm-args takes sbatch options, which start with a dash: its next word is always its value.
-    if ((NUMERIC_FLAGS.has(arg) && next !== undefined && /^-[\d.$]/.test(next)) || (arg === '--slurm-args' && next !== undefined)) {
+    // A --tag that starts with a dash reaches the tag rules, which say what a tag may be.
+    const dashedTag = arg === '--tag' && next !== undefined && /^-[^-]/.test(next);
+    if ((NUMERIC_FLAGS.has(arg) && next !== undefined && /^-[\d.$]/.test(next)) || (arg === '--slurm-args' && next !== undefined) || dashedTag) {
       out.push(`${arg}=${next}`);
       i++;
     } else out.push(arg);

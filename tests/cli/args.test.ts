@@ -162,6 +162,7 @@ describe('parseRunArgs', () => {
       return r.kind === 'error' ? r.message : `no error: ${r.kind}`;
     };
     expect(msg('x'.repeat(300))).toMatch(/at most 100 characters: letters, digits/);
+    expect(msg('-x')).toMatch(/starting with a letter or digit/); // not the parser's "ambiguous"
     expect(msg('x'.repeat(300)).length).toBeLessThan(400);
     expect(msg('trailing.')).toMatch(/cannot name a git branch/);
     expect(msg('a/b')).toMatch(/cannot name a git branch/);
