@@ -8,13 +8,13 @@ import path from 'node:path';
 import type { Executor, RunRef } from '../exec/types.js';
 import { restoreGitState, snapshotGitState } from '../git/guard.js';
 import { GitRepo, short } from '../git/repo.js';
-import { keepLog as keepRunLog } from '../ledger/logs.js';
+import { copyWholeLog, keepLog as keepRunLog } from '../ledger/logs.js';
 import { appendResult } from '../ledger/results.js';
 import { experimentLogPath, readExperimentState, verdictPath, writeExperimentState, type InFlight } from '../ledger/state.js';
 import { scrubEnv } from '../proc/env.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import { freeBytes, readLogTail } from '../proc/training.js';
-import { openForWrite, openRegular, readRegular, realDirectory } from '../proc/untrusted-file.js';
+import { readRegular, realDirectory } from '../proc/untrusted-file.js';
 import { describe, judgeRun, standingOf, type Outcome } from './decide.js';
 import { applyJudge, judgeRules, parseVerdict, RESULT_FILE_ENV, type JudgeRules } from './judge.js';
 import { logTail, parseMemoryGb } from './metric.js';
@@ -330,10 +330,10 @@ export class Lab {
 
   /** Keep a run's log under .autoresearch/<tag>/logs/ (head and tail past a size), and whole as the latest run.log. */
   keepLog(experiment: number, commit: string, logPath: string, suffix = ''): void {
-    if (!fs.existsSync(logPath) && !isSymlink(logPath)) return;
+    if (!present(logPath)) return; // a symlink left at its name too: keepRunLog records that it was not read
     keepRunLog(logPath, experimentLogPath(this.dir, this.tag, experiment, `${short(commit)}${suffix}`));
     const latest = path.join(this.dir, RUN_LOG);
-    if (path.resolve(logPath) !== path.resolve(latest)) copyRegular(logPath, latest);
+    if (path.resolve(logPath) !== path.resolve(latest)) copyWholeLog(logPath, latest);
   }
 
   emitResult(experiment: number, row: ResultRow, verdict?: string): void {
@@ -376,29 +376,13 @@ export function readTextOrNull(file: string): string | null {
   }
 }
 
-function isSymlink(file: string): boolean {
+/** Something is at `file`'s name, a symlink included (lstat: it is never followed). */
+function present(file: string): boolean {
   try {
-    return fs.lstatSync(file).isSymbolicLink();
+    fs.lstatSync(file);
+    return true;
   } catch {
     return false;
-  }
-}
-
-/** Copy `from` to `to` if it is a regular file, never following a name (untrusted-file.ts); otherwise `to` is left empty. */
-function copyRegular(from: string, to: string): void {
-  const dst = openForWrite(to);
-  try {
-    const src = openRegular(from);
-    if (src === null) return;
-    try {
-      const buf = Buffer.alloc(1 << 20);
-      let n: number;
-      while ((n = fs.readSync(src, buf, 0, buf.length, null)) > 0) fs.writeSync(dst, buf, 0, n);
-    } finally {
-      fs.closeSync(src);
-    }
-  } finally {
-    fs.closeSync(dst);
   }
 }
 

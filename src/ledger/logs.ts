@@ -22,6 +22,22 @@ function copyRange(from: number, to: number, start: number, end: number): void {
   }
 }
 
+/** Copy `from` whole to `to` if it is a regular file, never following a name (untrusted-file.ts); otherwise `to` is left empty. */
+export function copyWholeLog(from: string, to: string): void {
+  const dst = openForWrite(to);
+  try {
+    const src = openRegular(from);
+    if (src === null) return;
+    try {
+      copyRange(src, dst, 0, Infinity); // to its end, however far it has grown
+    } finally {
+      fs.closeSync(src);
+    }
+  } finally {
+    fs.closeSync(dst);
+  }
+}
+
 /** Where the kept head ends: after its last newline, so no line is cut in half (unless there is none). */
 function headEnd(fd: number, limit: number): { end: number; atLineEnd: boolean } {
   const buf = Buffer.alloc(Math.min(limit, CHUNK));
