@@ -33,6 +33,7 @@ export function slotPhaseWords(f: InFlight, now: number, finished = false): { gl
   // seed ("confirming #12: run 2 of 3, a new seed"), a baseline run ("…: run 2 of 3").
   const confirming = f.phase === 'training' ? /^confirming #(\d+): run (\d+) of (\d+)/.exec(f.detail ?? '') : null;
   const baselineRun = /^measuring the unmodified code: run (\d+) of (\d+)/.exec(f.detail ?? '');
+  const baselineText = baselineRun ? `baseline — run ${baselineRun[1]} of ${baselineRun[2]}` : null;
   switch (f.phase) {
     case 'agent': {
       const retry = f.retry ? ` (API retry ${f.retry.attempt})` : '';
@@ -55,11 +56,11 @@ export function slotPhaseWords(f: InFlight, now: number, finished = false): { gl
       if (f.training?.job?.id) return { glyph: '▶', text: `RUNNING · job ${f.training.job.id}`, time: run, color: 'cyan' };
       // The engine says so in the run's detail: the change beat its base, and the best moved meanwhile.
       if (f.detail?.startsWith('re-run')) return { glyph: '↻', text: 're-running on the new best', time: run, color: 'cyan' };
-      if (baselineRun) return { glyph: '▶', text: `baseline — run ${baselineRun[1]} of ${baselineRun[2]}`, time: run, color: 'cyan' };
+      if (baselineText) return { glyph: '▶', text: baselineText, time: run, color: 'cyan' };
       if (confirming) return { glyph: '▶', text: `confirming #${confirming[1]} — run ${confirming[2]} of ${confirming[3]}`, time: run, color: 'cyan' };
       return { glyph: '▶', text: 'training', time: run, color: 'cyan' };
     case 'baseline':
-      return { glyph: '▶', text: baselineRun ? `baseline — run ${baselineRun[1]} of ${baselineRun[2]}` : 'baseline', time: run, color: 'cyan' };
+      return { glyph: '▶', text: baselineText ?? 'baseline', time: run, color: 'cyan' };
     case 'deciding':
       return { glyph: '●', text: 'reading the result', time: '', color: 'blue' };
     default:
