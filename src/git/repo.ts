@@ -16,7 +16,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isSecretName } from '../proc/env.js';
+import { scrubEnv } from '../proc/env.js';
 
 export class GitError extends Error {
   override name = 'GitError';
@@ -37,11 +37,9 @@ const WORKTREE_SAFETY = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/de
 
 /** Our environment without secrets, for git: should git ever run something, it gets no key. Commit identity stays. */
 export function gitEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const clean: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && (!isSecretName(name) || /^GIT_(AUTHOR|COMMITTER)_/.test(name))) clean[name] = value;
-  }
-  return clean;
+  // GIT_AUTHOR_*/GIT_COMMITTER_* look like secrets to scrubEnv (AUTH), but they are who commits.
+  const identity = Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && /^GIT_(AUTHOR|COMMITTER)_/.test(e[0]));
+  return { ...scrubEnv(env), ...Object.fromEntries(identity) };
 }
 
 /** The arguments git gets for `args` in `dir`: in a worktree of ours, its recorded git directory and the safety settings first. */
