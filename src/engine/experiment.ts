@@ -9,7 +9,7 @@ import { GitRepo, short } from '../git/repo.js';
 import { clearExperimentState, worktreePath, writeExperimentState } from '../ledger/state.js';
 import type { Outcome } from './decide.js';
 import { DISK_FULL, discardedRef, fixLogTail, interruptExitCode, movedRef, RUN_LOG, slotField, type AgentEdit, type Lab, type Mutex, type Slot } from './lab.js';
-import { needsRebase, settle } from './schedule.js';
+import { measuredOn, needsRebase, settle } from './schedule.js';
 import { addUsage, ZERO_USAGE, type ResultRow, type Status, type Usage } from './types.js';
 
 const FIX_LOG_TAIL_LINES = 60;
@@ -144,7 +144,7 @@ class Experiment {
     const { lab, n } = this;
     const moved = await this.moveOntoBest();
     if (moved) return moved;
-    let reruns = 0;
+    const beaten: string[] = []; // earlier bests this change beat, each before the best moved again
     let values: number[] = []; // the measured runs of the code as it is now
     let outcome = await this.trainWithFixes(lab.config.runCmd);
     for (;;) {
@@ -157,22 +157,23 @@ class Experiment {
       try {
         const best = lab.best;
         const settlement = settle(
-          { outcome, values, runBase: this.base, reruns, runsLeft: lab.config.confirmRuns - (values.length - 1) },
+          { outcome, values, runBase: this.base, runsLeft: lab.config.confirmRuns - (values.length - 1) },
           best ? { commit: best.commit, values: lab.keptValues(best.commit) ?? [best.value], runBaseValues: lab.keptValues(this.base) } : null,
           lab.config.direction,
           lab.noise(values),
         );
-        const note = reruns > 0 ? ` (re-measured on the new best ${short(this.base)})` : '';
+        const note = measuredOn(beaten, this.base);
         if (settlement.kind === 'confirm') {
           this.keepRunLog();
           detail = `confirming #${n}: run ${values.length + 1} of ${1 + lab.config.confirmRuns}, a new seed`;
         } else if (settlement.kind === 'rerun' && best) {
           this.keepRunLog();
           lab.noteIfPossible(n, { values: [] }); // the runs measured the code before the move, not the code after it
+          const beat = short(this.base);
           if (!(await this.rebaseOnto(best.commit))) {
-            return this.record(outcome, 'discard', `${this.description} (beat its base ${short(this.base)}, but does not apply on the new best ${best.commit})`, values);
+            return this.record(outcome, 'discard', `${this.description} (beat ${[...beaten, beat].join(', ')}, but does not apply on the new best ${best.commit})`, values);
           }
-          reruns++;
+          beaten.push(beat);
           values = [];
           detail = `re-run on the new best ${short(this.base)}: ${lab.config.runCmd}`;
         } else if (settlement.kind === 'discard') {

@@ -8,9 +8,6 @@ import { noiseVerdict, type Noise } from './noise.js';
 import { short } from '../git/repo.js';
 import type { Direction } from './types.js';
 
-/** Times an experiment is re-trained because the best moved under it, before it is let go. */
-export const MAX_RERUNS = 2;
-
 /** Experiments one slot may have in flight: the one it trains and `lookahead` drafted ahead. */
 export function slotCapacity(lookahead: number): number {
   return 1 + lookahead;
@@ -19,6 +16,15 @@ export function slotCapacity(lookahead: number): number {
 /** A draft made on an older best is moved onto the current one before it trains. */
 export function needsRebase(draftBase: string, bestCommit: string): boolean {
   return short(draftBase) !== short(bestCommit);
+}
+
+/**
+ * The row's account of every base a change was measured on: the earlier bests it beat (each moved
+ * on while it ran) and the one its last runs count for. Empty when it never moved.
+ */
+export function measuredOn(beaten: readonly string[], last: string): string {
+  if (beaten.length === 0) return '';
+  return ` (beat ${beaten.join(', then ')}; re-measured on the new best ${short(last)})`;
 }
 
 export type Settlement =
@@ -34,7 +40,6 @@ export interface RunFacts {
   outcome: Outcome; // the latest run's
   values: number[]; // every measured run of this code so far
   runBase: string; // the commit the runs' code was built on
-  reruns: number; // how many times this experiment was already moved onto a newer best
   runsLeft: number; // confirmation runs it may still get
 }
 
@@ -50,6 +55,9 @@ export interface BestNow {
  * mean of all its runs (a keep is always confirmed while --confirm-runs allow). A run
  * built on an older best is judged against that base; if it beat it, it is re-trained on the new
  * best (its improvement might not add up with the other one); if it did not, it is discarded.
+ * There is no bound on the re-runs: a change that keeps beating its base is never let go because
+ * other slots kept first (which run finishes first is luck). Each re-run needs another keep to have
+ * landed while it ran, so the chase ends when the others stop winning.
  */
 export function settle(run: RunFacts, best: BestNow | null, direction: Direction, noise: Noise | null): Settlement {
   if (run.outcome.kind === 'crash') return { kind: 'crash' };
@@ -63,6 +71,5 @@ export function settle(run: RunFacts, best: BestNow | null, direction: Direction
   // it: docs/benchmarks.md, "Noise-aware keeps".)
   if (verdict.kind === 'confirm' || (verdict.kind === 'keep' && noise !== null && noise.sigma > 0 && run.runsLeft > 0)) return { kind: 'confirm' };
   if (verdict.kind === 'discard') return { kind: 'discard', reason: verdict.reason };
-  if (!moved) return { kind: 'keep', margin: verdict.margin };
-  return run.reruns < MAX_RERUNS ? { kind: 'rerun' } : { kind: 'discard', reason: 'the best kept moving under it' };
+  return moved ? { kind: 'rerun' } : { kind: 'keep', margin: verdict.margin };
 }

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { criticalT, mean, noiseVerdict, pooledNoise, stdDev } from '../../src/engine/noise.js';
-import { MAX_RERUNS, needsRebase, settle, slotCapacity } from '../../src/engine/schedule.js';
+import { measuredOn, needsRebase, settle, slotCapacity } from '../../src/engine/schedule.js';
 
 describe('the t distribution', () => {
   it('matches the tables at 95% one-sided', () => {
@@ -70,7 +70,7 @@ describe('settle', () => {
 
   it('keeps, discards or confirms a run built on the current best by the noise rule', () => {
     const noise = { sigma: 0.005, df: 4 };
-    const run = (values: number[], runsLeft = 2) => ({ outcome: measured(mean(values)), values, runBase: 'bbbbbbb1111', reruns: 0, runsLeft });
+    const run = (values: number[], runsLeft = 2) => ({ outcome: measured(mean(values)), values, runBase: 'bbbbbbb1111', runsLeft });
     // Clearly better on one run: confirmed all the same, so the new bar is a mean, not a lucky draw.
     expect(settle(run([0.98]), best, 'min', noise)).toEqual({ kind: 'confirm' });
     expect(settle(run([0.98, 0.981, 0.979], 0), best, 'min', noise)).toEqual({ kind: 'keep', margin: expect.stringMatching(/^better by 0\.020000, noise allows/) });
@@ -83,10 +83,23 @@ describe('settle', () => {
 
   it('judges a run built on an older best against that base, and re-runs a winner on the new best', () => {
     const moved = { ...best, runBaseValues: [1.05, 1.05] };
-    const run = { outcome: measured(0.99), values: [0.99], runBase: 'aaaaaaa', reruns: 0, runsLeft: 0 };
+    const run = { outcome: measured(0.99), values: [0.99], runBase: 'aaaaaaa', runsLeft: 0 };
     expect(settle(run, moved, 'min', null)).toEqual({ kind: 'rerun' }); // beat its base 1.05
-    expect(settle({ ...run, reruns: MAX_RERUNS }, moved, 'min', null)).toEqual({ kind: 'discard', reason: 'the best kept moving under it' });
     expect(settle({ ...run, outcome: measured(1.06), values: [1.06] }, moved, 'min', null)).toEqual({ kind: 'discard', reason: 'not better' });
+  });
+
+  it('a winner is re-run however often the best moved: scheduling alone never discards it', () => {
+    // Each time: it beat the base it ran on, and another slot kept first. No bound lets it go.
+    for (let moves = 0; moves < 10; moves++) {
+      const moved = { commit: `ccccccc${moves}`, values: [0.9], runBaseValues: [1.0 - moves * 0.01] };
+      expect(settle({ outcome: measured(0.95 - moves * 0.01), values: [0.95 - moves * 0.01], runBase: `bbbbbbb${moves}`, runsLeft: 0 }, moved, 'min', null)).toEqual({ kind: 'rerun' });
+    }
+  });
+
+  it('names every base a change was measured on', () => {
+    expect(measuredOn([], 'abcdef1234')).toBe('');
+    expect(measuredOn(['1111111'], '2222222999')).toBe(' (beat 1111111; re-measured on the new best 2222222)');
+    expect(measuredOn(['1111111', '2222222', '3333333'], '4444444')).toBe(' (beat 1111111, then 2222222, then 3333333; re-measured on the new best 4444444)');
   });
 
   it('says when a draft must move, and how many experiments a slot holds', () => {
