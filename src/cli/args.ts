@@ -33,6 +33,7 @@ export interface RunArgs {
   lookahead: number;
   baselineRuns: number;
   confirmRuns: number;
+  plateau: number; // experiments without a keep before the prompt shows near misses; 0: never
   executor: 'local' | 'slurm';
   jobs: number; // --executor slurm: jobs in flight at once
   slurmArgs: string[]; // --slurm-args, split as a shell would
@@ -53,6 +54,7 @@ export const DEFAULTS = {
   lookahead: ENGINE_DEFAULTS.lookahead,
   baselineRuns: ENGINE_DEFAULTS.baselineRuns,
   confirmRuns: ENGINE_DEFAULTS.confirmRuns,
+  plateau: ENGINE_DEFAULTS.plateau,
   jobs: 1,
 };
 
@@ -105,6 +107,10 @@ Options:
                            its runs beats the best's mean by more than the noise allows (95%
                            one-sided). --baseline-runs 1
                            --confirm-runs 0 is the classic single-run, strictly-better rule  [${DEFAULTS.confirmRuns}]
+  --plateau <n>            after n experiments in a row without a keep, each new prompt says so
+                           and lists the near misses worth another look (discarded within the
+                           noise, or better than an older best but never tried on the new one),
+                           with the ref to read each diff; 0: never  [${DEFAULTS.plateau}]
   --executor <local|slurm>  where runs train: on this machine, or as SLURM batch jobs submitted
                            from here (a login node); the repository must then be on a filesystem
                            the compute nodes share  [local]
@@ -154,7 +160,7 @@ Exit codes: 0 finished, 1 stopped on an error (resumable), 2 bad usage (nothing 
 export type ParseResult = { kind: 'run'; args: RunArgs } | { kind: 'help' } | { kind: 'version' } | { kind: 'error'; message: string };
 
 /** Flags that take a number: a negative value after them is their value, not an option. */
-const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience', '--lookahead', '--baseline-runs', '--confirm-runs', '--jobs', '--price-in', '--price-out', '--gpus']);
+const NUMERIC_FLAGS: ReadonlySet<string> = new Set(['--max-experiments', '--max-hours', '--max-cost', '--timeout', '--fix-attempts', '--max-turns', '--api-patience', '--lookahead', '--baseline-runs', '--confirm-runs', '--plateau', '--jobs', '--price-in', '--price-out', '--gpus']);
 
 /**
  * `--timeout -5` → `--timeout=-5`. parseArgs reads `-5` as an option and reports the flag as
@@ -236,6 +242,7 @@ export function parseRunArgs(argv: string[]): ParseResult {
         lookahead: { type: 'string' },
         'baseline-runs': { type: 'string' },
         'confirm-runs': { type: 'string' },
+        plateau: { type: 'string' },
         executor: { type: 'string' },
         jobs: { type: 'string' },
         'slurm-args': { type: 'string' },
@@ -277,6 +284,7 @@ export function parseRunArgs(argv: string[]): ParseResult {
   const lookahead = v.lookahead === undefined ? DEFAULTS.lookahead : num(wholeNumber('--lookahead', v.lookahead, 0, ' of experiments'));
   const baselineRuns = v['baseline-runs'] === undefined ? DEFAULTS.baselineRuns : num(runsWithin('--baseline-runs', v['baseline-runs'], 1));
   const confirmRuns = v['confirm-runs'] === undefined ? DEFAULTS.confirmRuns : num(runsWithin('--confirm-runs', v['confirm-runs'], 0));
+  const plateau = v.plateau === undefined ? DEFAULTS.plateau : num(wholeNumber('--plateau', v.plateau, 0, ' of experiments'));
   const parsedGpus = v.gpus === undefined ? null : parseGpus(v.gpus);
   const gpus = parsedGpus === 'all' || parsedGpus === null ? parsedGpus : num(parsedGpus);
   const executor = v.executor ?? 'local';
@@ -369,6 +377,7 @@ export function parseRunArgs(argv: string[]): ParseResult {
       lookahead: lookahead ?? DEFAULTS.lookahead,
       baselineRuns: baselineRuns ?? DEFAULTS.baselineRuns,
       confirmRuns: confirmRuns ?? DEFAULTS.confirmRuns,
+      plateau: plateau ?? DEFAULTS.plateau,
       executor: executor as 'local' | 'slurm',
       jobs: jobs ?? DEFAULTS.jobs,
       slurmArgs,

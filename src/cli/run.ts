@@ -44,6 +44,7 @@ export function engineConfig(args: RunArgs, cwd: string, gpus: string[] | null =
     lookahead: args.lookahead,
     baselineRuns: args.baselineRuns,
     confirmRuns: args.confirmRuns,
+    plateau: args.plateau,
     executor: args.executor,
     jobs: args.executor === 'slurm' ? args.jobs : 1,
   });

@@ -14,6 +14,7 @@ export const ENGINE_DEFAULTS = {
   lookahead: 1,
   baselineRuns: 3,
   confirmRuns: 2,
+  plateau: 10,
   sandbox: 'auto',
   trainNetwork: true,
 } as const satisfies Partial<EngineConfig>;

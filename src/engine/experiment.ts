@@ -38,6 +38,7 @@ class Experiment {
   private base = ''; // the commit the change is built on
   private commit = ''; // the experiment's commit, once made
   private description = '';
+  private notes: string | undefined; // what the model learned, for later experiments
   private runs = 0; // training runs so far: each gets the next seed
 
   constructor(
@@ -105,18 +106,24 @@ class Experiment {
     const edit = await this.lab.askAgent(this.n, this.worktree, this.lab.context(this.n, this.dir, this.slot), this.agentSignal, this.slot);
     this.addUsage(edit.usage);
     if (edit.kind !== 'submitted') return this.abandon(edit);
-    await this.commitEdit(edit.changed, edit.description, edit.restored);
+    await this.commitEdit(edit.changed, edit.description, edit.restored, edit.notes);
     return null;
   }
 
-  private async commitEdit(changed: string[], description: string, restored: string[]): Promise<void> {
+  private async commitEdit(changed: string[], description: string, restored: string[], notes?: string): Promise<void> {
     const { lab, n } = this;
     lab.phase('committing', n, this.slot, description);
     this.description = description;
+    if (notes) this.notes = notes;
     this.commit = await this.worktree.commitFiles(changed, description);
-    lab.inFlight.set(n, { description });
-    lab.note(n, { phase: 'waiting', base: this.base, commit: this.commit, description });
+    await this.markInFlight();
+    lab.note(n, { phase: 'waiting', base: this.base, commit: this.commit, description, ...(this.notes ? { notes: this.notes } : {}) });
     this.announceCommit(restored);
+  }
+
+  /** Tell drafts made meanwhile what this experiment is, and its code, so that they neither propose nor submit it again. */
+  private async markInFlight(): Promise<void> {
+    this.lab.inFlight.set(this.n, { description: this.description, code: await this.lab.codeOf(this.commit) });
   }
 
   /** Tell the world the experiment's commit is now this.commit (a draft, a move onto the best, a fix). */
@@ -171,7 +178,8 @@ class Experiment {
           lab.noteIfPossible(n, { values: [] }); // the runs measured the code before the move, not the code after it
           const beat = short(this.base);
           if (!(await this.rebaseOnto(best.commit))) {
-            return this.record(outcome, 'discard', `${this.description} (beat ${[...beaten, beat].join(', ')}, but does not apply on the new best ${best.commit})`, values);
+            const why = `beat ${[...beaten, beat].join(', then ')}, but does not apply on the new best ${best.commit}`;
+            return this.record(outcome, 'discard', `${this.description} (${why})`, values, why);
           }
           beaten.push(beat);
           values = [];
@@ -221,7 +229,7 @@ class Experiment {
       const end = await this.abandon(edit);
       return end.kind === 'skipped' ? { kind: 'skipped', reason: `its change no longer applies on the new best ${best.commit}, and the redo failed: ${end.reason}` } : end;
     }
-    await this.commitEdit(edit.changed, edit.description, edit.restored);
+    await this.commitEdit(edit.changed, edit.description, edit.restored, edit.notes);
     return null;
   }
 
@@ -239,6 +247,7 @@ class Experiment {
     if (picked === null) return false;
     this.base = target;
     this.commit = picked;
+    await this.markInFlight();
     lab.note(this.n, { base: this.base, commit: this.commit });
     this.announceCommit([]);
     return true;
@@ -259,9 +268,11 @@ class Experiment {
       const changed = [...new Set([...fix.changed, ...(await this.worktree.changedBetween(this.base, this.commit))])];
       await this.worktree.resetSoft(this.base);
       this.description = fix.description;
+      if (fix.notes) this.notes = fix.notes;
       lab.phase('committing', n, this.slot, `fix ${attempt}: ${this.description}`);
       this.commit = await this.worktree.commitFiles(changed, this.description);
-      lab.note(n, { commit: this.commit, description: this.description });
+      await this.markInFlight();
+      lab.note(n, { commit: this.commit, description: this.description, ...(this.notes ? { notes: this.notes } : {}) });
       this.announceCommit(fix.restored);
       outcome = await this.trainOnce(detail);
     }
@@ -272,6 +283,7 @@ class Experiment {
   private async record(outcome: Outcome, status: Status, description: string, values: number[] = [], verdict?: string): Promise<ExperimentEnd> {
     const { lab, n } = this;
     lab.phase('deciding', n, this.slot);
+    const files = (await this.worktree.changedBetween(this.base, this.commit)).filter((f) => lab.config.editable.includes(f));
     const row = lab.logRow(n, {
       commit: this.commit,
       outcome,
@@ -283,6 +295,10 @@ class Experiment {
       base: this.base,
       ...slotField(this.slot),
       values,
+      ...(verdict !== undefined ? { verdict } : {}),
+      files,
+      code: await lab.codeOf(this.commit),
+      ...(this.notes ? { notes: this.notes } : {}),
     });
     lab.keepLog(n, this.commit, path.join(this.dir, RUN_LOG));
     // The main checkout follows the best: a kept commit sits right on top of it (its base is the best).

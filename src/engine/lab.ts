@@ -10,12 +10,15 @@ import { restoreGitState, snapshotGitState } from '../git/guard.js';
 import { GitRepo, short } from '../git/repo.js';
 import { copyWholeLog, keepLog as keepRunLog } from '../ledger/logs.js';
 import { appendResult } from '../ledger/results.js';
-import { experimentLogPath, readExperimentState, verdictPath, writeExperimentState, type InFlight } from '../ledger/state.js';
+import { duplicatesPath, experimentLogPath, readExperimentState, tagDir, verdictPath, writeExperimentState, type InFlight } from '../ledger/state.js';
 import { scrubEnv } from '../proc/env.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import { freeBytes, readLogTail } from '../proc/training.js';
 import { readRegular, realDirectory } from '../proc/untrusted-file.js';
 import { describe, judgeRun, standingOf, type Outcome } from './decide.js';
+import { findDuplicate, fingerprint, fingerprintOfFiles } from './duplicates.js';
+import { DEFAULT_PLATEAU } from './plateau.js';
+import { renderJournal, WORKTREE_JOURNAL, writeJournal, writeJournalFile } from '../ledger/journal.js';
 import { applyJudge, judgeRules, parseVerdict, RESULT_FILE_ENV, type JudgeRules } from './judge.js';
 import { logTail, parseMemoryGb } from './metric.js';
 import { mean, pooledNoise, runValues, type Noise } from './noise.js';
@@ -83,7 +86,7 @@ export class Mutex {
 }
 
 export type AgentEdit =
-  | { kind: 'submitted'; description: string; changed: string[]; restored: string[]; usage: Usage }
+  | { kind: 'submitted'; description: string; changed: string[]; restored: string[]; usage: Usage; notes?: string }
   | { kind: 'skipped'; reason: string; usage: Usage }
   | { kind: 'stop'; reason: string; exitCode: number; usage: Usage };
 
@@ -91,8 +94,9 @@ export class Lab {
   rows: ResultRow[] = []; // this tag's rows, in the order they were written
   usage: Usage = ZERO_USAGE; // this invocation's spending
   nextExperiment = 0;
-  /** Drafts and runs in flight, told to every model drafting so it does not propose them twice. */
-  readonly inFlight = new Map<number, { description: string; slot?: string }>();
+  /** Drafts and runs in flight, told to every model drafting so it does not propose them twice (nor submit the same code). */
+  readonly inFlight = new Map<number, { description: string; slot?: string; code?: string }>();
+  private journalText: string | null = null; // the journal of `rows`, rendered when they change
   readonly settleLock = new Mutex();
   readonly env: Record<string, string>;
   readonly judge: JudgeRules;
@@ -168,7 +172,9 @@ export class Lab {
   }
 
   context(experiment: number, repoDir: string, slot: Slot, extra: Pick<ExperimentContext, 'fix' | 'redo'> = {}): ExperimentContext {
-    const others = [...this.inFlight].filter(([n]) => n !== experiment).map(([n, f]) => ({ experiment: n, description: f.description }));
+    const others = [...this.inFlight].filter(([n]) => n !== experiment).map(([n, f]) => ({ experiment: n, description: f.description, ...(f.code ? { code: f.code } : {}) }));
+    // The model reads the full journal with its own tools: a copy in its worktree (the sandbox shows it that).
+    if (path.resolve(repoDir) !== path.resolve(this.dir)) writeJournalFile(path.join(repoDir, WORKTREE_JOURNAL), this.journal());
     return {
       repoDir,
       stateRoot: this.dir,
@@ -183,6 +189,8 @@ export class Lab {
       ...(others.length > 0 ? { inFlight: others } : {}),
       ...slotField(slot),
       sandbox: this.sandboxed,
+      plateau: this.config.plateau ?? DEFAULT_PLATEAU,
+      journal: WORKTREE_JOURNAL,
       ...(this.env['UV_PROJECT_ENVIRONMENT'] ? { projectEnv: this.env['UV_PROJECT_ENVIRONMENT'] } : {}),
       ...extra,
     };
@@ -203,9 +211,10 @@ export class Lab {
     };
     let proposal: Proposal;
     try {
-      proposal = await this.agent.propose(ctx, signal, (activity) =>
-        this.emit({ type: 'agent', at: Date.now(), experiment, activity, ...slotField(slot) }),
-      );
+      proposal = await this.agent.propose(ctx, signal, (activity) => {
+        if (activity.kind === 'duplicate') this.logDuplicate(experiment, activity.of, activity.description);
+        this.emit({ type: 'agent', at: Date.now(), experiment, activity, ...slotField(slot) });
+      });
     } catch (err) {
       await restoreGitState(tree.dir, snapshot, editable);
       const stop = stopped(ZERO_USAGE);
@@ -219,7 +228,64 @@ export class Lab {
     if (proposal.kind === 'skipped') return { kind: 'skipped', reason: proposal.reason, usage: proposal.usage };
     const changed = (await tree.changedPaths()).filter((p) => editable.includes(p));
     if (changed.length === 0) return { kind: 'skipped', reason: 'the agent submitted without changing an editable file', usage: proposal.usage };
-    return { kind: 'submitted', description: proposal.description, changed, restored, usage: proposal.usage };
+    // The program's own check, whatever the agent: code already measured or in flight is not trained again.
+    const others = [...this.inFlight].filter(([n]) => n !== experiment).map(([n, f]) => ({ experiment: n, description: f.description, ...(f.code ? { code: f.code } : {}) }));
+    const duplicate = findDuplicate(await this.codeOfFiles(tree.dir), this.rows, others);
+    if (duplicate) {
+      this.logDuplicate(experiment, duplicate.experiment, duplicate.description);
+      this.emit({ type: 'agent', at: Date.now(), experiment, activity: { kind: 'duplicate', of: duplicate.experiment, description: duplicate.description }, ...slotField(slot) });
+      return { kind: 'skipped', reason: `its code is identical to experiment #${duplicate.experiment} ("${duplicate.description}"): not trained again`, usage: proposal.usage };
+    }
+    return { kind: 'submitted', description: proposal.description, changed, restored, usage: proposal.usage, ...(proposal.notes ? { notes: proposal.notes } : {}) };
+  }
+
+  /** The fingerprint of the editable files as they stand in `dir` (engine/duplicates.ts). */
+  async codeOfFiles(dir: string): Promise<string> {
+    const files = new Map<string, Buffer | null>();
+    for (const rel of this.config.editable) {
+      // lstat first: a symlink the model left is read as what it is, never followed
+      let data: Buffer | null = null;
+      try {
+        const st = fs.lstatSync(path.join(dir, rel));
+        data = st.isFile() ? fs.readFileSync(path.join(dir, rel)) : st.isSymbolicLink() ? Buffer.from(fs.readlinkSync(path.join(dir, rel))) : null;
+      } catch {
+        data = null;
+      }
+      files.set(rel, data);
+    }
+    return fingerprintOfFiles(files);
+  }
+
+  /** The fingerprint of the editable files in a commit, from git's tree (the same as codeOfFiles of its checkout). */
+  async codeOf(commit: string): Promise<string> {
+    const out = await this.repo.lsTree(commit, this.config.editable);
+    return fingerprint(this.config.editable.map((rel) => [rel, out.get(rel) ?? null] as const));
+  }
+
+  /** A submission refused because its code was measured before (or is in flight): counted in `results`, kept in duplicates.jsonl. */
+  logDuplicate(experiment: number, of: number, description: string): void {
+    try {
+      fs.mkdirSync(tagDir(this.dir, this.tag), { recursive: true });
+      fs.appendFileSync(duplicatesPath(this.dir, this.tag), `${JSON.stringify({ at: new Date().toISOString(), experiment, of, description })}\n`);
+    } catch {
+      // a count for the morning report: never worth stopping the night for
+    }
+  }
+
+  /** The journal of this tag's rows, as the model and a person read it. */
+  journal(): string {
+    this.journalText ??= renderJournal(this.rows, this.tag, this.config.metric, this.config.direction);
+    return this.journalText;
+  }
+
+  /** Rewrite the journal after the rows changed (a failed write costs only the journal: it is rewritten after the next row). */
+  refreshJournal(): void {
+    this.journalText = null;
+    try {
+      writeJournal(this.dir, this.tag, this.journal());
+    } catch {
+      // see above
+    }
   }
 
   /** Train the code checked out in `cwd` on `slot` with the seed of the experiment's `run`-th run, and judge the run. */
@@ -293,6 +359,10 @@ export class Lab {
       slot?: string; // the slot column: the GPU the run had (slotField), or the one a state file recorded
       values?: number[]; // the measured runs of this code (for a crash: those before the run that crashed)
       runs?: number; // the runs it got, when more than `values` (a crash counts the crashed run)
+      verdict?: string; // why it ended so: the noise test's margin or reason; a crash's reason by default
+      files?: string[]; // the editable files its change touched
+      code?: string; // the fingerprint of its editable files
+      notes?: string; // what the model learned
     },
   ): ResultRow {
     const { outcome } = fields;
@@ -315,6 +385,11 @@ export class Lab {
       ...(fields.slot !== undefined ? { slot: fields.slot } : {}),
       ...(values ? { values } : {}),
       ...(runs !== undefined && runs > Math.max(1, values?.length ?? 0) ? { runs } : {}),
+      experiment,
+      ...(fields.verdict !== undefined ? { verdict: fields.verdict } : outcome.kind === 'crash' ? { verdict: outcome.reason } : {}),
+      ...(fields.files && fields.files.length > 0 ? { files: fields.files } : {}),
+      ...(fields.code ? { code: fields.code } : {}),
+      ...(fields.notes ? { notes: fields.notes } : {}),
     };
     // The measurement goes into the state file first: if the append fails, the next start writes it.
     // On a full disk this write fails too; the append is still tried, and its error names the cause.
@@ -325,6 +400,7 @@ export class Lab {
     }
     appendResult(this.resultsPath, this.config.metric, row);
     this.rows.push(row);
+    this.refreshJournal();
     return row;
   }
 

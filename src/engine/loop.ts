@@ -12,7 +12,7 @@ import type { Executor } from '../exec/types.js';
 import { BRANCH_PREFIX, short } from '../git/repo.js';
 import { acquireLock } from '../ledger/lock.js';
 import { decideSandbox } from '../proc/sandbox.js';
-import { cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag } from '../ledger/results.js';
+import { cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag, widenHeader } from '../ledger/results.js';
 import { clearExperimentState, lockPath, logsDir, readAllInFlight, readExperimentState, settleUnfinishedWrites, STATE_DIR, tagDir, writeExperimentState, writeTagConfig, type InFlight } from '../ledger/state.js';
 import { Lab, interruptExitCode, RUN_LOG, slotField, type LoopOptions, type Slot } from './lab.js';
 import { preflight, UsageError } from './preflight.js';
@@ -73,14 +73,22 @@ async function run(lab: Lab): Promise<LoopResult> {
   const tornNote = torn
     ? `${RESULTS_FILE} ended in a torn row (${torn.bytes} bytes, cut short by a crash mid-write): saved to ${torn.savedTo} and cut off`
     : null;
+  // A results.tsv begun by an older version gets the newer columns, so nothing of the memory is cut off its rows.
+  const widened = widenHeader(lab.resultsPath, lab.config.metric);
   lab.rows = rowsOfTag(readResultsFile(lab.resultsPath).rows, tag);
+  await fingerprintOlderRows(lab);
 
-  const notes = [...(tornNote ? [tornNote] : []), ...settleUnfinishedWrites(lab.dir, tag)];
+  const notes = [
+    ...(tornNote ? [tornNote] : []),
+    ...(widened ? [`${RESULTS_FILE} was begun by an older version: its header now has the columns ${widened.join(', ')} too (every row kept as it was)`] : []),
+    ...settleUnfinishedWrites(lab.dir, tag),
+  ];
   const inFlight = readAllInFlight(lab.dir, tag);
   const strayTrees = (await repo.worktrees()).length > 0;
   if (inFlight.length > 0 || strayTrees) await recover(lab, inFlight, notes);
   else if (notes.length > 0) lab.emit({ type: 'recovered', at: Date.now(), message: `${notes.join('; ')}.` });
   await checkHeadIsBest(lab);
+  lab.refreshJournal();
 
   lab.emit({
     type: 'started',
@@ -111,6 +119,7 @@ async function run(lab: Lab): Promise<LoopResult> {
  */
 function nextFreeExperiment(lab: Lab): number {
   let next = lab.rows.length;
+  for (const row of lab.rows) if (row.experiment !== undefined) next = Math.max(next, row.experiment + 1);
   for (const dir of [logsDir(lab.dir, lab.tag), path.join(tagDir(lab.dir, lab.tag), 'transcripts')]) {
     let names: string[] = [];
     try {
@@ -130,6 +139,22 @@ function finish(lab: Lab, reason: string, exitCode: number): LoopResult {
   lab.phase('done', lab.rows.length, null);
   lab.emit({ type: 'finished', at: Date.now(), reason, exitCode });
   return { exitCode, reason };
+}
+
+/**
+ * Rows written before code fingerprints were recorded get theirs from git, so that their code is
+ * not trained again either (in memory only: results.tsv is append-only). A commit git no longer
+ * has is left without one.
+ */
+async function fingerprintOlderRows(lab: Lab): Promise<void> {
+  for (const row of lab.rows) {
+    if (row.code) continue;
+    try {
+      row.code = await lab.codeOf(row.commit);
+    } catch {
+      // gone (a hand-pruned ref): nothing to compare with
+    }
+  }
 }
 
 /** The branch must stand at its best commit; if someone moved it, say so rather than guess. */
@@ -181,7 +206,7 @@ async function runBaseline(lab: Lab, slot: Slot): Promise<{ reason: string; exit
     return { reason: 'interrupted during the baseline', exitCode: interruptExitCode(lab.opts.signal) };
   }
   const status = outcome.kind === 'crash' ? 'crash' : 'keep';
-  const row = lab.logRow(0, { commit: head, outcome, status, description: 'baseline', startedAt, usage: ZERO_USAGE, ...slotField(slot), values });
+  const row = lab.logRow(0, { commit: head, outcome, status, description: 'baseline', startedAt, usage: ZERO_USAGE, ...slotField(slot), values, code: await lab.codeOf(head) });
   lab.keepLog(0, head, logPath);
   clearExperimentState(lab.dir, lab.tag, 0);
   lab.emitResult(0, row);

@@ -55,6 +55,8 @@ export async function recover(lab: Lab, states: InFlight[], earlier: string[]): 
         base: s.base,
         ...(s.slot !== undefined ? { slot: s.slot } : {}),
         ...(s.values && s.values.length > 0 ? { values: s.values } : {}), // the runs measured before the stop
+        ...(s.notes ? { notes: s.notes } : {}),
+        code: await lab.codeOf(commit),
       });
       notes.push(`experiment ${s.experiment} (${row.commit}) was interrupted: logged as crash`);
     }

@@ -47,6 +47,12 @@ export interface ResultRow {
   slot?: string; // the GPU (or slot) that trained it; empty when the run had the machine to itself
   values?: number[]; // each run's value when the code was trained more than once (value is their mean); a crash's measured runs before it
   runs?: number; // training runs, where more than `values` holds: a crash after measured runs counts the crashed one too
+  experiment?: number; // the experiment's number in its tag (0 for the baseline); absent in rows written before it was recorded
+  /** Why it was kept, discarded or crashed: the noise test's margin ("better by …, noise allows …"), "within noise: …", "not better", a crash reason. */
+  verdict?: string;
+  files?: string[]; // the editable files its change touched
+  code?: string; // fingerprint of its editable files (engine/duplicates.ts): the same code is never trained twice
+  notes?: string; // what the model learned, for later experiments (submit_experiment's `notes`)
 }
 
 /** The reference points of a tag: where it started and where it stands. */
@@ -76,15 +82,19 @@ export interface ExperimentContext {
   fix?: { attempt: number; reason: string; logTail: string; description: string };
   /** Present when this experiment's first draft no longer applies on a newer best and must be redone. */
   redo?: { description: string; newBest: string };
-  /** Other experiments drafted or training right now: not to be proposed twice. */
-  inFlight?: { experiment: number; description: string }[];
+  /** Other experiments drafted or training right now: not to be proposed twice (`code`: their fingerprint, once committed). */
+  inFlight?: { experiment: number; description: string; code?: string }[];
+  /** Experiments in a row without a keep after which the prompt shows near misses (--plateau); 0 or absent: never. */
+  plateau?: number;
+  /** Where the full journal of the tag is, relative to repoDir (readable with the model's own tools). */
+  journal?: string;
   /** The GPU this draft will train on, when there are several. */
   slot?: string;
 }
 
 /** What an agent hands back: a change left in the working tree, or the reason there is none. */
 export type Proposal =
-  | { kind: 'submitted'; description: string; usage: Usage }
+  | { kind: 'submitted'; description: string; usage: Usage; notes?: string }
   | { kind: 'skipped'; reason: string; usage: Usage };
 
 /** Streamed activity of an agent, for the dashboard. */
@@ -93,6 +103,8 @@ export type AgentActivity =
   | { kind: 'tool'; name: string; summary: string } // a tool call being made
   | { kind: 'tool-result'; name: string; isError: boolean; summary: string }
   | { kind: 'retry'; attempt: number; waitMs: number; reason: string }
+  /** A submission refused without training: its code is identical to experiment `of`'s. */
+  | { kind: 'duplicate'; of: number; description: string }
   | { kind: 'usage'; usage: Usage }; // running total of the current experiment
 
 /**
@@ -142,6 +154,8 @@ export interface EngineConfig {
   executor?: 'local' | 'slurm';
   /** With a cluster executor: jobs in flight at once (one slot each, the GPU left to the cluster); 1 when absent. */
   jobs?: number;
+  /** Experiments in a row without a keep after which the prompt shows near misses; 0 turns it off. */
+  plateau?: number;
 }
 
 /**

@@ -191,6 +191,17 @@ export class GitRepo {
     return parsePorcelainZ(out);
   }
 
+  /** The blob id of each of `paths` in `commit`'s tree (paths absent there are left out). */
+  async lsTree(commit: string, paths: readonly string[]): Promise<Map<string, string>> {
+    const out = await this.run(['ls-tree', '-z', '--full-tree', commit, '--', ...paths]);
+    const blobs = new Map<string, string>();
+    for (const entry of out.split('\0')) {
+      const m = /^\d+ blob ([0-9a-f]+)\t(.*)$/s.exec(entry);
+      if (m) blobs.set(m[2]!, m[1]!);
+    }
+    return blobs;
+  }
+
   /** Paths that differ between two commits. */
   async changedBetween(from: string, to: string): Promise<string[]> {
     const out = await this.run(['diff', '--name-only', '-z', from, to]);

@@ -23,6 +23,11 @@ export const EXTRA_COLUMNS = [
   'runs',
   'std',
   'values',
+  'experiment',
+  'verdict',
+  'files',
+  'code',
+  'notes',
 ] as const;
 
 export function headerFor(metricName: string): string[] {
@@ -70,7 +75,17 @@ function toCells(row: ResultRow): string[] {
     String(runCount(row)),
     stdDev(row.values ?? []).toFixed(6),
     (row.values ?? []).map((v) => v.toFixed(6)).join(';'),
+    row.experiment === undefined ? '' : String(row.experiment),
+    row.verdict === undefined ? '' : oneCell(row.verdict),
+    (row.files ?? []).map(oneCell).join(';'),
+    row.code ?? '',
+    row.notes === undefined ? '' : oneCell(row.notes),
   ];
+}
+
+/** Free text for one cell: one line, no tabs. */
+function oneCell(text: string): string {
+  return text.replace(/[\t\r\n\v\f]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
 }
 
 function toNumber(cell: string | undefined): number {
@@ -79,7 +94,9 @@ function toNumber(cell: string | undefined): number {
 }
 
 function fromCells(cells: string[]): ResultRow | null {
-  const [commit, value, memory, status, description, tag, startedAt, seconds, inTok, outTok, cacheRead, cacheWrite, cost, base, slot, runsCell, , values] = cells;
+  const [commit, value, memory, status, description, tag, startedAt, seconds, inTok, outTok, cacheRead, cacheWrite, cost, base, slot, runsCell, , values, experimentCell, verdict, files, code, notes] =
+    cells;
+  const experiment = experimentCell ? Number(experimentCell) : NaN;
   const parsed = (values ?? '').split(';').filter((v) => v !== '').map(Number);
   // Several runs' values, or a crash's measured runs before it (one is enough there: a kept or
   // discarded row's single value is its value column).
@@ -108,6 +125,11 @@ function fromCells(cells: string[]): ResultRow | null {
     ...(slot ? { slot } : {}),
     ...(runValues.length > 0 ? { values: runValues } : {}),
     ...(Number.isInteger(runs) && runs > Math.max(1, runValues.length) ? { runs } : {}),
+    ...(Number.isInteger(experiment) && experiment >= 0 ? { experiment } : {}),
+    ...(verdict ? { verdict } : {}),
+    ...(files ? { files: files.split(';').filter((f) => f !== '') } : {}),
+    ...(code ? { code } : {}),
+    ...(notes ? { notes } : {}),
   };
 }
 
@@ -220,6 +242,43 @@ function cutTail(fd: number, ledger: string, now: Date): TornTail | null {
   fs.writeFileSync(savedTo, tail, { flag: 'wx' });
   fs.ftruncateSync(fd, complete);
   return { bytes: tail.length, savedTo };
+}
+
+/**
+ * A results.tsv begun by an older version has fewer columns, and its rows are written as wide as its
+ * header, so the newer columns (the experiment number, verdict, notes…) would be lost. Widen its
+ * header in place: the new header line, then every other byte as it was, written beside the file
+ * and renamed over it (a crash leaves either file whole). Returns the columns added, or null.
+ */
+export function widenHeader(ledger: string, metricName: string): string[] | null {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(ledger);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ResultsWriteError(`Could not read ${ledger}: ${(err as Error).message}.`);
+  }
+  const end = bytes.indexOf(0x0a);
+  if (end < 0) return null;
+  const header = bytes.subarray(0, end).toString('utf8').replace(/\r$/, '').split('\t');
+  const wanted = headerFor(metricName);
+  if (header[0] !== 'commit' || header[1] !== metricName || header.length >= wanted.length) return null;
+  if (!header.every((h, i) => h === wanted[i])) return null; // not a header of ours: leave it alone
+  const tmp = `${ledger}.widen-${process.pid}.tmp`;
+  try {
+    const fd = fs.openSync(tmp, 'w', 0o644);
+    try {
+      fs.writeSync(fd, Buffer.concat([Buffer.from(formatHeader(metricName), 'utf8'), bytes.subarray(end)]));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, ledger);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw new ResultsWriteError(`Could not add the new columns to ${ledger}'s header: ${(err as Error).message}.`);
+  }
+  return wanted.slice(header.length);
 }
 
 /** Cut a torn last row off results.tsv, saving its bytes to `results.tsv.torn-<time>` first. */

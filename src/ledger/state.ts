@@ -12,6 +12,8 @@ export function tagDir(repoDir: string, tag: string): string {
 }
 
 export const lockPath = (repoDir: string): string => path.join(repoDir, STATE_DIR, 'lock');
+/** Submissions refused because their code was already measured or in flight: one JSON line each. */
+export const duplicatesPath = (repoDir: string, tag: string): string => path.join(tagDir(repoDir, tag), 'duplicates.jsonl');
 export const logsDir = (repoDir: string, tag: string): string => path.join(tagDir(repoDir, tag), 'logs');
 
 export function experimentLogPath(repoDir: string, tag: string, experiment: number, commit: string): string {
@@ -51,6 +53,8 @@ export interface InFlight {
   runs?: number;
   /** Each measured run's value of the code as it is now: a restart logs (or, for the baseline, goes on from) them. */
   values?: number[];
+  /** The model's notes for the experiment, so that an interrupted one's row keeps them. */
+  notes?: string;
 }
 
 export interface TagConfig {

@@ -8,6 +8,7 @@ import Anthropic, { AnthropicError, APIError } from '@anthropic-ai/sdk';
 import type { ContentBlock, ContentBlockParam, Message, MessageParam, ToolResultBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { FatalAgentError, type Agent, type AgentActivity, type ExperimentContext, type Proposal } from '../../engine/types.js';
 import { converse, type ReplyEnd, type Wire } from '../shared/conversation.js';
+import type { PromptParts } from '../shared/prompt.js';
 import { DEFAULT_BACKOFF, withRetry, type BackoffPolicy } from '../shared/retry.js';
 import { withIdleWatchdog } from '../shared/stream.js';
 import type { Transcript } from '../shared/transcript.js';
@@ -93,11 +94,21 @@ export class ClaudeAgent implements Agent {
   }
 
   /** The conversation in the Messages API's format. */
-  private open(systemText: string, first: string): Wire {
+  private open(systemText: string, first: PromptParts): Wire {
     // A 1-hour TTL: between two experiments lies a training run of about five minutes, which a
     // 5-minute cache entry would not survive.
     const system: SystemBlocks = [{ type: 'text', text: systemText, cache_control: { type: 'ephemeral', ttl: '1h' } }];
-    const messages: MessageParam[] = [{ role: 'user', content: [{ type: 'text', text: first }] }];
+    // The first message's settled part (the rules and the history's settled blocks) reads the same
+    // in every later experiment of the night: a breakpoint of its own lets them read it from the cache.
+    const messages: MessageParam[] = [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: first.cached, cache_control: { type: 'ephemeral', ttl: '1h' } },
+          { type: 'text', text: first.fresh },
+        ],
+      },
+    ];
     return {
       reply: async (signal, emit, transcript) => {
         const response = await this.call(messages, system, signal, emit, transcript);

@@ -2,7 +2,7 @@
 // Claude models are trained on) plus submit_experiment as a custom tool. They run in shared/tools.ts.
 
 import type { Tool, ToolBash20250124, ToolTextEditor20250728 } from '@anthropic-ai/sdk/resources/messages';
-import { BASH_TOOL, EDITOR_TOOL, SUBMIT_DESCRIPTION, SUBMIT_DESCRIPTION_FIELD, SUBMIT_TOOL } from '../shared/tools.js';
+import { BASH_TOOL, EDITOR_TOOL, SUBMIT_DESCRIPTION, SUBMIT_DESCRIPTION_FIELD, SUBMIT_NOTES_FIELD, SUBMIT_TOOL } from '../shared/tools.js';
 
 /** The tool list. The last tool carries a cache breakpoint, so the whole list is cached once. */
 export type AgentTool = Tool | ToolBash20250124 | ToolTextEditor20250728;
@@ -20,6 +20,10 @@ export function toolDefinitions(): AgentTool[] {
           description: {
             type: 'string',
             description: SUBMIT_DESCRIPTION_FIELD,
+          },
+          notes: {
+            type: 'string',
+            description: SUBMIT_NOTES_FIELD,
           },
         },
         required: ['description'],

@@ -8,6 +8,7 @@ import OpenAI, { APIUserAbortError, OpenAIError } from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageFunctionToolCall, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { FatalAgentError, ZERO_USAGE, type Agent, type AgentActivity, type ExperimentContext, type Proposal } from '../../engine/types.js';
 import { converse, type ModelReply, type ReplyEnd, type ToolCall, type Wire } from '../shared/conversation.js';
+import { joinPrompt, type PromptParts } from '../shared/prompt.js';
 import { DEFAULT_BACKOFF, withRetry, type BackoffPolicy } from '../shared/retry.js';
 import { withIdleWatchdog } from '../shared/stream.js';
 import type { Transcript } from '../shared/transcript.js';
@@ -89,10 +90,11 @@ export class OpenAiAgent implements Agent {
   }
 
   /** The conversation in the Chat Completions format: a system message, then user, assistant and tool messages. */
-  private open(system: string, first: string): Wire {
+  private open(system: string, first: PromptParts): Wire {
+    // The settled part first: OpenAI-compatible servers cache the longest common prefix by themselves.
     const messages: ChatCompletionMessageParam[] = [
       { role: 'system', content: system },
-      { role: 'user', content: first },
+      { role: 'user', content: joinPrompt(first) },
     ];
     return {
       reply: async (signal, emit, transcript): Promise<ModelReply> => {

@@ -3,7 +3,7 @@
 // know no built-in versions of them), run by shared/tools.ts behind the same guards.
 
 import type { ChatCompletionFunctionTool } from 'openai/resources/chat/completions';
-import { BASH_TOOL, EDITOR_TOOL, SUBMIT_DESCRIPTION, SUBMIT_DESCRIPTION_FIELD, SUBMIT_TOOL } from '../shared/tools.js';
+import { BASH_TOOL, EDITOR_TOOL, SUBMIT_DESCRIPTION, SUBMIT_DESCRIPTION_FIELD, SUBMIT_NOTES_FIELD, SUBMIT_TOOL } from '../shared/tools.js';
 
 export function functionTools(): ChatCompletionFunctionTool[] {
   return [
@@ -52,7 +52,7 @@ export function functionTools(): ChatCompletionFunctionTool[] {
         description: SUBMIT_DESCRIPTION,
         parameters: {
           type: 'object',
-          properties: { description: { type: 'string', description: SUBMIT_DESCRIPTION_FIELD } },
+          properties: { description: { type: 'string', description: SUBMIT_DESCRIPTION_FIELD }, notes: { type: 'string', description: SUBMIT_NOTES_FIELD } },
           required: ['description'],
         },
       },

@@ -9,8 +9,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runGit } from '../../git/repo.js';
 import { addUsage, ZERO_USAGE, type AgentActivity, type ExperimentContext, type Proposal, type Usage } from '../../engine/types.js';
-import { buildUserPrompt, NUDGE } from './prompt.js';
-import { sanitizeDescription, SUBMIT_TOOL, summarizeToolCall, ToolRunner } from './tools.js';
+import { duplicateAnswer, findDuplicate, fingerprintOfFiles } from '../../engine/duplicates.js';
+import { buildPromptParts, joinPrompt, NUDGE, type PromptParts } from './prompt.js';
+import { sanitizeDescription, sanitizeNotes, SUBMIT_TOOL, summarizeToolCall, ToolRunner } from './tools.js';
 import { Transcript, transcriptPath } from './transcript.js';
 
 /** A tool call as the model made it. `malformed` says why its arguments could not be read (they are then not run). */
@@ -57,8 +58,8 @@ export interface ConversationOptions {
   maxTurns: number;
   bashTimeoutMs: number;
   redact: (text: string) => string;
-  /** The provider's conversation, opened with the system prompt (program.md) and the first user message. */
-  open: (system: string, firstUser: string) => Wire;
+  /** The provider's conversation, opened with the system prompt (program.md) and the first user message (its cacheable part first). */
+  open: (system: string, firstUser: PromptParts) => Wire;
 }
 
 /** program.md as the system prompt; an empty one would be refused by some APIs. */
@@ -90,8 +91,9 @@ export async function converse(ctx: ExperimentContext, opts: ConversationOptions
   const { maxTurns } = opts;
   const transcript = new Transcript(transcriptPath(ctx.stateRoot ?? ctx.repoDir, ctx.tag, ctx.experiment, ctx.fix?.attempt), opts.redact);
   const runner = new ToolRunner({ repoDir: ctx.repoDir, editable: ctx.editable, bashTimeoutMs: opts.bashTimeoutMs, redact: opts.redact, sandbox: ctx.sandbox ?? false, ...(ctx.projectEnv ? { projectEnv: ctx.projectEnv } : {}) });
-  const first = buildUserPrompt(ctx, { maxTurns });
-  const wire = opts.open(systemPrompt(ctx.programText), first);
+  const parts = buildPromptParts(ctx, { maxTurns });
+  const first = joinPrompt(parts);
+  const wire = opts.open(systemPrompt(ctx.programText), parts);
   const before = await readEditable(ctx.repoDir, ctx.editable);
   let usage: Usage = ZERO_USAGE;
   let toolCalls = 0;
@@ -133,7 +135,7 @@ export async function converse(ctx: ExperimentContext, opts: ConversationOptions
 
       const results: ToolAnswer[] = [];
       const record = (): void => transcript.write({ type: 'message', ...wire.answer(results) });
-      let submitted: string | null = null;
+      let submitted: { description: string; notes?: string } | null = null;
       for (const call of calls) {
         signal.throwIfAborted();
         const summary = summarizeToolCall(call.name, call.input);
@@ -146,7 +148,17 @@ export async function converse(ctx: ExperimentContext, opts: ConversationOptions
             emit({ kind: 'tool-result', name: call.name, isError: true, summary: 'empty description' });
             continue;
           }
-          submitted = description;
+          // The same code as an experiment already measured (or in flight) is not trained again: the
+          // model hears which one, and may make another change within its tool-call budget.
+          const duplicate = findDuplicate(fingerprintOfFiles(await readEditable(ctx.repoDir, ctx.editable)), ctx.history, ctx.inFlight);
+          if (duplicate) {
+            results.push({ id: call.id, name: call.name, text: duplicateAnswer(duplicate, ctx.metric), isError: true });
+            emit({ kind: 'duplicate', of: duplicate.experiment, description: duplicate.description });
+            emit({ kind: 'tool-result', name: call.name, isError: true, summary: `refused: identical code to experiment #${duplicate.experiment}` });
+            continue;
+          }
+          const notes = sanitizeNotes((call.input as { notes?: unknown } | null)?.notes);
+          submitted = { description, ...(notes ? { notes } : {}) };
           results.push({ id: call.id, name: call.name, text: 'Submitted.', isError: false });
           break;
         }
@@ -171,7 +183,7 @@ export async function converse(ctx: ExperimentContext, opts: ConversationOptions
       if (submitted !== null) {
         const verdict = await checkChange(ctx.repoDir, ctx.editable, before);
         if (verdict !== null) return finish(skipped(verdict, usage));
-        return finish({ kind: 'submitted', description: submitted, usage });
+        return finish({ kind: 'submitted', description: submitted.description, usage, ...(submitted.notes ? { notes: submitted.notes } : {}) });
       }
     }
   } catch (err) {

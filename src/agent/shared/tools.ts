@@ -20,6 +20,17 @@ export const SUBMIT_DESCRIPTION =
   'Submit the one change you made for this experiment. Call it once, after your edit is in place; the program then commits the change, runs the training, measures the objective and keeps or discards it. Nothing after this call is executed.';
 export const SUBMIT_DESCRIPTION_FIELD = `One line, at most ${DESCRIPTION_MAX} characters: what you changed and why (e.g. "raise matrix LR 0.02 -> 0.04: loss was still falling fast at the end").`;
 
+export const NOTES_MAX = 500;
+export const SUBMIT_NOTES_FIELD = `Optional, at most ${NOTES_MAX} characters: what this experiment taught you that should guide later ones (e.g. "every wider model was worse; the optimizer is the bottleneck"). Notes are kept for the whole night and shown to every later experiment. Leave it out when there is nothing new.`;
+
+/** Notes fit for one results.tsv cell, like a description but longer; '' when absent. */
+export function sanitizeNotes(raw: unknown): string {
+  const text = typeof raw === 'string' ? raw : '';
+  // eslint-disable-next-line no-control-regex
+  const line = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return line.length <= NOTES_MAX ? line : `${line.slice(0, NOTES_MAX - 1)}…`;
+}
+
 /** A description fit for one results.tsv cell: one line, no tabs or control characters, bounded. */
 export function sanitizeDescription(raw: unknown): string {
   const text = typeof raw === 'string' ? raw : '';
