@@ -10,7 +10,8 @@ import { pooledNoise, runCount, runValues } from '../engine/noise.js';
 import type { Direction, ResultRow, Standing, Status, Usage } from '../engine/types.js';
 import { addUsage, ZERO_USAGE } from '../engine/types.js';
 import { readResultsFile, RESULTS_FILE } from '../ledger/results.js';
-import { readTagConfig } from '../ledger/state.js';
+import { duplicatesPath, readTagConfig } from '../ledger/state.js';
+import { experimentOf } from '../engine/duplicates.js';
 import { directionWords, fit, formatCost, formatDuration, formatTimestamp, formatTokens, formatValue, oneLine, truncate } from '../ui/format.js';
 
 export interface CommandIO {
@@ -23,13 +24,16 @@ export const RESULTS_HELP = `Usage: autoresearch results [--tag T] [--json] [--p
 
 Summarise results.tsv in the current directory: every experiment of one tag (status, metric,
 memory, description), then the baseline, the best (value, commit, description), the improvement,
-the counts of kept / discarded / crashed experiments, the time and the API cost.
+the counts of kept / discarded / crashed experiments, the submissions refused as duplicates (and
+the training they saved), the notes the model left, the time and the API cost. Each experiment's
+runs, verdict, files and diff ref are in .autoresearch/<tag>/journal.md.
 
 Options:
   --tag <tag>            which line of research (default: the tag of the current branch
                          autoresearch/<tag>, else the only tag in the file)
   --json                 print a JSON summary: { tag, metric, direction, counts, baseline, best,
-                         noise, rows } (each row with runs and values: every run's value)
+                         noise, notes, duplicates, rows } (each row with runs and values: every
+                         run's value; its experiment number, verdict, files, code and notes)
   --plot <file.svg|png>  also draw every experiment as a dot (kept ones green and labelled)
                          and the best-so-far as a step line
   --direction min|max    whether lower or higher is better (default: what the run recorded in
@@ -46,10 +50,62 @@ export interface ResultsSummary {
   best: Standing['best'];
   /** The noise σ pooled from every experiment run more than once; null when none was. */
   noise: { sigma: number; df: number; runs?: number; from: string } | null;
+  /** What the model learned, oldest first (submit_experiment's notes). */
+  notes: { experiment: number; commit: string; notes: string }[];
+  /** Submissions refused because their code was already measured or in flight: never trained. */
+  duplicates: DuplicatesSaved;
   rows: ResultRow[];
 }
 
-export function summarize(tag: string, metric: string, direction: Direction, rows: ResultRow[]): ResultsSummary {
+export interface DuplicatesSaved {
+  refused: number;
+  /** Training runs not spent: one per refusal, as many as the original got when it was measured. */
+  runsSaved: number;
+  /** GPU time not spent, at the original's time per run (its row's seconds over its runs: drafting included, so an upper bound). */
+  secondsSaved: number;
+}
+
+/** One refusal as the loop logs it in .autoresearch/<tag>/duplicates.jsonl. */
+export interface DuplicateRecord {
+  experiment: number;
+  of: number;
+}
+
+/** The refusals of a tag, from its duplicates.jsonl (a line that does not parse is skipped). */
+export function readDuplicates(cwd: string, tag: string): DuplicateRecord[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(duplicatesPath(cwd, tag), 'utf8');
+  } catch {
+    return [];
+  }
+  const out: DuplicateRecord[] = [];
+  for (const line of text.split('\n')) {
+    try {
+      const r = JSON.parse(line) as Partial<DuplicateRecord>;
+      if (typeof r.experiment === 'number' && typeof r.of === 'number') out.push({ experiment: r.experiment, of: r.of });
+    } catch {
+      // a torn last line
+    }
+  }
+  return out;
+}
+
+/** What the refusals saved, each at the cost of the experiment it repeated. */
+export function duplicatesSaved(refusals: readonly DuplicateRecord[], rows: readonly ResultRow[]): DuplicatesSaved {
+  let runsSaved = 0;
+  let secondsSaved = 0;
+  for (const r of refusals) {
+    const i = rows.findIndex((row, index) => experimentOf(row, index) === r.of);
+    const original = i >= 0 ? rows[i]! : null;
+    const runs = original ? runCount(original) : 1;
+    runsSaved += runs;
+    if (original) secondsSaved += original.seconds;
+  }
+  return { refused: refusals.length, runsSaved, secondsSaved };
+}
+
+export function summarize(tag: string, metric: string, direction: Direction, rows: ResultRow[], refusals: readonly DuplicateRecord[] = []): ResultsSummary {
   const counts = { keep: 0, discard: 0, crash: 0 };
   for (const r of rows) counts[r.status]++;
   const standing = standingOf(rows);
@@ -59,7 +115,8 @@ export function summarize(tag: string, metric: string, direction: Direction, row
     ...pooled,
     from: `pooled over ${repeated.length} experiment${repeated.length === 1 ? '' : 's'} run more than once (${repeated.reduce((a, r) => a + runValues(r).length, 0)} runs)`,
   };
-  return { tag, metric, direction, counts, baseline: standing.baseline, best: standing.best, noise, rows };
+  const notes = rows.flatMap((r, i) => (r.notes ? [{ experiment: experimentOf(r, i), commit: r.commit, notes: r.notes }] : []));
+  return { tag, metric, direction, counts, baseline: standing.baseline, best: standing.best, noise, notes, duplicates: duplicatesSaved(refusals, rows), rows };
 }
 
 class UsageError extends Error {}
@@ -131,7 +188,7 @@ export function formatReport(s: ResultsSummary, opts: { columns: number | null; 
     const crash = r.status === 'crash';
     const desc = descWidth !== null && r.description.length > descWidth ? truncate(r.description, descWidth) : r.description;
     const line =
-      String(i).padStart(numWidth) + '  ' + r.commit.padEnd(7) + '  ' + (crash ? '—' : formatValue(r.value)).padStart(valueWidth) + '  ' +
+      String(experimentOf(r, i)).padStart(numWidth) + '  ' + r.commit.padEnd(7) + '  ' + (crash ? '—' : formatValue(r.value)).padStart(valueWidth) + '  ' +
       (crash ? '—' : r.memoryGb.toFixed(1)).padStart(6) + '  ' + r.status.padEnd(7) + '  ' + desc;
     out.push(opts.colors ? color(true, r.commit === bestCommit && r.status === 'keep' ? `1;${STATUS_CODE.keep}` : STATUS_CODE[r.status], line) : line);
   }
@@ -149,6 +206,18 @@ export function formatReport(s: ResultsSummary, opts: { columns: number | null; 
   const runs = rows.reduce((a, r) => a + runCount(r), 0);
   if (runs > rows.length) out.push(`${label('runs')}${runs} (over one per experiment: the baseline's repeats, and the confirmation runs, with new seeds, of every first run better than the best)`);
   if (s.noise) out.push(`${label('noise')}σ ${formatValue(s.noise.sigma)} per run, ${s.noise.df} degrees of freedom, ${s.noise.from}`);
+  if (s.duplicates.refused > 0) {
+    const d = s.duplicates;
+    out.push(
+      `${label('duplicates')}${d.refused} submission${d.refused === 1 ? '' : 's'} refused, code already measured or in flight: ` +
+        `${d.runsSaved} training run${d.runsSaved === 1 ? '' : 's'} not spent (up to ${formatDuration(d.secondsSaved)})`,
+    );
+  }
+  if (s.notes.length > 0) {
+    out.push(`${label('notes')}what the model learned, oldest first:`);
+    const width = opts.columns !== null ? Math.max(20, opts.columns - 13 - 8) : null;
+    for (const n of s.notes) out.push(`${' '.repeat(13)}#${String(n.experiment).padEnd(5)} ${width !== null ? truncate(n.notes, width) : n.notes}`);
+  }
   const seconds = rows.reduce((a, r) => a + r.seconds, 0);
   const first = rows.length > 0 ? Date.parse(rows[0]!.startedAt) : NaN;
   let span = '';
@@ -247,7 +316,7 @@ export async function resultsCommand(argv: string[], io: CommandIO): Promise<num
   const direction: Direction = (values.direction as Direction | undefined) ?? config?.direction ?? 'min';
   const metric = metricName ?? config?.metric ?? 'val_bpb';
   const rows = allRows.filter((r) => r.tag === tag);
-  const summary = summarize(tag, metric, direction, rows);
+  const summary = summarize(tag, metric, direction, rows, readDuplicates(io.cwd, tag));
 
   if (values.json) {
     io.stdout.write(toJson(summary));

@@ -229,8 +229,11 @@ export class Lab {
     const changed = (await tree.changedPaths()).filter((p) => editable.includes(p));
     if (changed.length === 0) return { kind: 'skipped', reason: 'the agent submitted without changing an editable file', usage: proposal.usage };
     // The program's own check, whatever the agent: code already measured or in flight is not trained again.
+    const code = await this.codeOfFiles(tree.dir);
     const others = [...this.inFlight].filter(([n]) => n !== experiment).map(([n, f]) => ({ experiment: n, description: f.description, ...(f.code ? { code: f.code } : {}) }));
-    const duplicate = findDuplicate(await this.codeOfFiles(tree.dir), this.rows, others);
+    const duplicate = findDuplicate(code, this.rows, others);
+    // Claimed at once (no await since the check): two drafts of the same code finishing together cannot both pass.
+    if (!duplicate) this.inFlight.set(experiment, { description: proposal.description, code });
     if (duplicate) {
       this.logDuplicate(experiment, duplicate.experiment, duplicate.description);
       this.emit({ type: 'agent', at: Date.now(), experiment, activity: { kind: 'duplicate', of: duplicate.experiment, description: duplicate.description }, ...slotField(slot) });

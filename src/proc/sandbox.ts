@@ -26,6 +26,8 @@ export interface SandboxPlan {
   readOnly: string[]; // existing paths shown read-only inside the hidden home (or anywhere)
   readWrite: string[]; // existing paths kept writable
   protect: string[]; // existing paths shown read-only although a writable mount holds them (the worktree's .git)
+  /** Files shown read-only in place of others: [what is shown, where] (the repository's config, without its remotes). */
+  masks?: Array<[source: string, target: string]>;
   setEnv: Record<string, string>; // set for the command inside only; bwrap itself never sees them
 }
 
@@ -136,8 +138,12 @@ function gitPointer(cwd: string, facts: MachineFacts): string[] {
  * /tmp, the home directory empty and read-only but for the Python environment and the data cache
  * (read-only), the GPU's device nodes, and nothing else writable.
  */
-export function shellPlan(cwd: string, env: Record<string, string | undefined>, facts: MachineFacts): SandboxPlan {
+export function shellPlan(cwd: string, env: Record<string, string | undefined>, facts: MachineFacts, git?: ShellGit): SandboxPlan {
   const home = homeOf(env);
+  // The repository's history, read-only, so that `git show <ref>` of an earlier experiment works
+  // in the worktree even where the checkout lies in the hidden home; its config is shown without
+  // remotes or credentials (shellGitConfig).
+  const history = git && facts.exists(git.dir) && !inside(git.dir, cwd) ? [git.dir] : [];
   return {
     cwd,
     home,
@@ -148,9 +154,10 @@ export function shellPlan(cwd: string, env: Record<string, string | undefined>, 
     ipc: false,
     hostDev: false,
     devices: facts.gpuDevices,
-    readOnly: keep([...pythonPaths(env, home), ...projectEnvironment(env), dataCache(env, home) ?? ''].filter(Boolean), cwd, facts),
+    readOnly: [...keep([...pythonPaths(env, home), ...projectEnvironment(env), dataCache(env, home) ?? ''].filter(Boolean), cwd, facts), ...history],
     readWrite: [],
     protect: gitPointer(cwd, facts),
+    ...(history.length > 0 && git?.config && facts.exists(path.join(git.dir, 'config')) ? { masks: [[git.config, path.join(git.dir, 'config')] as [string, string]] } : {}),
     // Temporary files go to the private /tmp; uv must not try to sync (no network, a read-only cache): it runs the environment as it is.
     setEnv: { TMPDIR: '/tmp', UV_NO_SYNC: '1', UV_OFFLINE: '1', UV_CACHE_DIR: '/tmp/uv-cache' },
   };
@@ -214,6 +221,7 @@ export function bwrapArgs(plan: SandboxPlan, command: readonly string[]): string
   for (const p of plan.readWrite) mounts.push({ at: p, rank: 3, flags: ['--bind', p, p] });
   // After whatever writable mount holds them: a main checkout above the worktree comes first by depth.
   for (const p of plan.protect) mounts.push({ at: p, rank: 4, flags: ['--ro-bind', p, p] });
+  for (const [source, target] of plan.masks ?? []) mounts.push({ at: target, rank: 5, flags: ['--ro-bind', source, target] });
   const depth = (p: string) => p.split('/').filter(Boolean).length;
   mounts.sort((a, b) => depth(a.at) - depth(b.at) || a.rank - b.rank);
   for (const m of mounts) args.push(...m.flags);
@@ -341,6 +349,27 @@ function makeCaches(env: Record<string, string | undefined>): void {
   }
 }
 
+/** The main repository's git directory, shown to the model's shell, and a config file to show in place of its own. */
+export interface ShellGit {
+  dir: string;
+  config: string | null;
+}
+
+/**
+ * What the model's shell may see of the repository's config: only the sections git needs to read
+ * the repository ([core], [extensions]); remotes, credentials, includes and aliases stay hidden.
+ */
+export function shellGitConfig(config: string): string {
+  const out: string[] = [];
+  let keep = false;
+  for (const line of config.split('\n')) {
+    const section = /^\s*\[\s*([A-Za-z0-9.-]+)/.exec(line);
+    if (section) keep = ['core', 'extensions'].includes(section[1]!.toLowerCase());
+    if (keep && !/^\s*(fsmonitor|hookspath|sshcommand|askpass|editor|pager)\s*=/i.test(line)) out.push(line);
+  }
+  return out.join('\n') + '\n';
+}
+
 /**
  * The command line that runs `command` in the sandbox: [bwrap, ...flags, ...command]. Spawn it with
  * the same (scrubbed) environment the command should have: bwrap's own process, the command's
@@ -349,13 +378,13 @@ function makeCaches(env: Record<string, string | undefined>): void {
 export function sandboxedCommand(
   kind: 'shell' | 'training',
   command: readonly string[],
-  opts: { cwd: string; env: Record<string, string | undefined>; network?: boolean; protect?: readonly string[] },
+  opts: { cwd: string; env: Record<string, string | undefined>; network?: boolean; protect?: readonly string[]; git?: ShellGit },
 ): string[] {
   const support = sandboxSupport();
   if (!support.ok) throw new Error(`The sandbox cannot run: ${support.reason}.`);
   if (kind === 'training') makeCaches(opts.env);
   const facts = machineFacts();
   const cwd = path.resolve(opts.cwd);
-  const plan = kind === 'shell' ? shellPlan(cwd, opts.env, facts) : trainingPlan(cwd, opts.env, opts.network ?? true, facts, opts.protect);
+  const plan = kind === 'shell' ? shellPlan(cwd, opts.env, facts, opts.git) : trainingPlan(cwd, opts.env, opts.network ?? true, facts, opts.protect);
   return [support.bwrap, ...bwrapArgs(plan, command)];
 }

@@ -115,6 +115,7 @@ export function createPlainLogger(write: (text: string) => void, opts: { banner?
           if (a.kind === 'tool' && a.name !== 'submit_experiment') about(e, `tool ${truncate(toolLabel(a.name, a.summary), MAX_DETAIL)}`);
           else if (a.kind === 'tool-result' && a.isError) about(e, `tool ${toolLabel(a.name, '')} failed: ${truncate(oneLine(a.summary), MAX_DETAIL)}`);
           else if (a.kind === 'retry') about(e, `API retry ${a.attempt} in ${formatDuration(a.waitMs / 1000)}: ${oneLine(a.reason)}`);
+          else if (a.kind === 'duplicate') about(e, `refused a duplicate: identical code to #${a.of} ${truncate(`"${oneLine(a.description)}"`, MAX_DETAIL)}, not trained again`);
           return; // streamed text and running usage would drown the log
         }
         case 'committed':

@@ -365,6 +365,9 @@ function onAgent(f: InFlight, e: Extract<EngineEvent, { type: 'agent' }>): InFli
     }
     case 'retry':
       return { ...f, retry: { attempt: a.attempt, waitMs: a.waitMs, reason: a.reason, at: e.at } };
+    case 'duplicate':
+      // Shown where the submission's tool line is: the model is asked for another change.
+      return { ...f, tool: { name: 'submit_experiment', summary: '', result: { isError: true, summary: `refused: identical code to #${a.of}, not trained again` } } };
     case 'usage': {
       const carried = restarted(f.usage, a.usage) ? addUsage(f.carried, f.usage) : f.carried;
       return { ...f, carried, usage: a.usage };

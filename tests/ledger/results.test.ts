@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appendResult, cutTornTail, parseResults, readResultsFile, ResultsWriteError, sanitizeDescription } from '../../src/ledger/results.js';
+import { appendResult, cutTornTail, formatRow, headerFor, parseResults, readResultsFile, ResultsWriteError, sanitizeDescription, widenHeader } from '../../src/ledger/results.js';
 import { ZERO_USAGE, type ResultRow } from '../../src/engine/types.js';
 
 const row = (over: Partial<ResultRow> = {}): ResultRow => ({
@@ -19,8 +19,8 @@ describe('results.tsv', () => {
     appendResult(file, 'val_bpb', row());
     appendResult(file, 'val_bpb', row({ commit: 'def5678', value: 0, memoryGb: 0, status: 'crash', description: 'wider\tmlp\n(OOM)' }));
     const lines = fs.readFileSync(file, 'utf8').split('\n');
-    expect(lines[0]).toBe('commit\tval_bpb\tmemory_gb\tstatus\tdescription\ttag\tstarted_at\tseconds\tinput_tokens\toutput_tokens\tcache_read_tokens\tcache_write_tokens\tcost_usd\tbase\tslot\truns\tstd\tvalues');
-    expect(lines[1]).toBe('abc1234\t0.997900\t44.0\tkeep\tbaseline\trope\t2026-11-26T03:00:00.000Z\t331\t1200\t300\t5000\t0\t0.0123\t\t\t1\t0.000000\t');
+    expect(lines[0]).toBe('commit\tval_bpb\tmemory_gb\tstatus\tdescription\ttag\tstarted_at\tseconds\tinput_tokens\toutput_tokens\tcache_read_tokens\tcache_write_tokens\tcost_usd\tbase\tslot\truns\tstd\tvalues\texperiment\tverdict\tfiles\tcode\tnotes');
+    expect(lines[1]).toBe('abc1234\t0.997900\t44.0\tkeep\tbaseline\trope\t2026-11-26T03:00:00.000Z\t331\t1200\t300\t5000\t0\t0.0123\t\t\t1\t0.000000\t\t\t\t\t\t');
     expect(lines[2]?.split('\t').slice(0, 5)).toEqual(['def5678', '0.000000', '0.0', 'crash', 'wider mlp (OOM)']);
     expect(lines[3]).toBe('');
     const back = readResultsFile(file);
@@ -28,6 +28,44 @@ describe('results.tsv', () => {
     expect(back.rows).toHaveLength(2);
     expect(back.rows[0]).toMatchObject({ commit: 'abc1234', value: 0.9979, memoryGb: 44, status: 'keep', tag: 'rope', seconds: 331 });
     expect(back.rows[0]?.usage.costUsd).toBeCloseTo(0.0123);
+  });
+
+  it("records the research memory's fields (number, verdict, files, code, notes) on one line, and reads them back", () => {
+    const file = tmpFile();
+    const memory = { experiment: 12, verdict: 'within noise: better by 0.0004,\tnoise allows 0.001', files: ['train.py', 'model.py'], code: '0123456789abcdef', notes: 'wider\nwas worse;\tthe optimizer matters' };
+    appendResult(file, 'val_bpb', row({ commit: 'def5678', status: 'discard', ...memory }));
+    const cells = fs.readFileSync(file, 'utf8').split('\n')[1]!.split('\t');
+    expect(cells.slice(18)).toEqual(['12', 'within noise: better by 0.0004, noise allows 0.001', 'train.py;model.py', '0123456789abcdef', 'wider was worse; the optimizer matters']);
+    expect(readResultsFile(file).rows[0]).toMatchObject({ experiment: 12, files: ['train.py', 'model.py'], code: '0123456789abcdef', notes: 'wider was worse; the optimizer matters' });
+    // Absent: nothing is made up.
+    appendResult(file, 'val_bpb', row());
+    const plain = readResultsFile(file).rows[1]!;
+    for (const key of ['experiment', 'verdict', 'files', 'code', 'notes']) expect(plain).not.toHaveProperty(key);
+  });
+
+  it('widens the header of a file begun by an older version, keeping every byte of its rows, so new rows keep their new columns', () => {
+    const file = tmpFile();
+    const old = headerFor('val_bpb').slice(0, 18).join('\t');
+    const oldRow = formatRow(row({ commit: 'aaa1111' }), 18);
+    const torn = 'bbb2222\t0.99'; // a torn tail is kept as it was, for the loop to cut and save
+    fs.writeFileSync(file, `${old}\n${oldRow}\n${torn}`);
+    expect(widenHeader(file, 'val_bpb')).toEqual(['experiment', 'verdict', 'files', 'code', 'notes']);
+    expect(fs.readFileSync(file, 'utf8')).toBe(`${headerFor('val_bpb').join('\t')}\n${oldRow}\n${torn}`);
+    expect(widenHeader(file, 'val_bpb')).toBeNull(); // already wide
+    fs.writeFileSync(file, `${old}\n${oldRow}\n`);
+    widenHeader(file, 'val_bpb');
+    appendResult(file, 'val_bpb', row({ commit: 'ccc3333', experiment: 1, notes: 'kept' }));
+    expect(readResultsFile(file).rows.map((r) => [r.commit, r.experiment, r.notes])).toEqual([
+      ['aaa1111', undefined, undefined],
+      ['ccc3333', 1, 'kept'],
+    ]);
+    // Not ours (another metric, a foreign header): left alone.
+    fs.writeFileSync(file, `${old}\n`);
+    expect(widenHeader(file, 'val_loss')).toBeNull();
+    fs.writeFileSync(file, 'a\tb\n');
+    expect(widenHeader(file, 'val_bpb')).toBeNull();
+    expect(fs.readFileSync(file, 'utf8')).toBe('a\tb\n');
+    expect(widenHeader(path.join(path.dirname(file), 'absent.tsv'), 'val_bpb')).toBeNull();
   });
 
   it('records the commit a run was built on and its GPU, and reads them back', () => {
@@ -40,7 +78,7 @@ describe('results.tsv', () => {
   it('records each run of a repeated measurement, their spread, and reads them back', () => {
     const file = tmpFile();
     appendResult(file, 'val_bpb', row({ value: 0.99, values: [0.98, 0.99, 1.0] }));
-    expect(fs.readFileSync(file, 'utf8').split('\n')[1]?.split('\t').slice(15)).toEqual(['3', '0.010000', '0.980000;0.990000;1.000000']);
+    expect(fs.readFileSync(file, 'utf8').split('\n')[1]?.split('\t').slice(15, 18)).toEqual(['3', '0.010000', '0.980000;0.990000;1.000000']);
     expect(readResultsFile(file).rows[0]?.values).toEqual([0.98, 0.99, 1.0]);
   });
 
@@ -49,8 +87,8 @@ describe('results.tsv', () => {
     appendResult(file, 'val_bpb', row({ value: 0, status: 'crash', description: 'x (exit 1)', values: [0.98], runs: 2 }));
     appendResult(file, 'val_bpb', row({ value: 0, status: 'crash', description: 'y (exit 1)' }));
     const lines = fs.readFileSync(file, 'utf8').split('\n');
-    expect(lines[1]?.split('\t').slice(15)).toEqual(['2', '0.000000', '0.980000']);
-    expect(lines[2]?.split('\t').slice(15)).toEqual(['1', '0.000000', '']);
+    expect(lines[1]?.split('\t').slice(15, 18)).toEqual(['2', '0.000000', '0.980000']);
+    expect(lines[2]?.split('\t').slice(15, 18)).toEqual(['1', '0.000000', '']);
     const [a, b] = readResultsFile(file).rows;
     expect(a).toMatchObject({ status: 'crash', values: [0.98], runs: 2 });
     expect(b?.values).toBeUndefined();

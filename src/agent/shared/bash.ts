@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { isSecretName } from '../../proc/env.js';
-import { sandboxedCommand } from '../../proc/sandbox.js';
+import { sandboxedCommand, type ShellGit } from '../../proc/sandbox.js';
 import { killGroupNow } from '../../proc/tree.js';
 import type { ToolOutcome } from './outcome.js';
 
@@ -58,6 +58,7 @@ export interface BashOptions {
   signal: AbortSignal;
   env?: NodeJS.ProcessEnv; // the environment to scrub; process.env by default
   sandbox?: boolean; // run inside the sandbox (src/proc/sandbox.ts); the engine decides, from --sandbox
+  git?: ShellGit; // the repository's history, shown read-only in the sandbox (git show of earlier experiments)
   headChars?: number;
   tailChars?: number;
 }
@@ -95,7 +96,7 @@ export function runBash(command: string, opts: BashOptions): Promise<BashResult>
     const out = new OutputCap(opts.headChars ?? 10_000, opts.tailChars ?? 20_000);
     const env = shellEnv(opts.env);
     // Sandboxed, bwrap is started with the scrubbed environment too: inside, it is the shell's parent.
-    const [file, ...args] = opts.sandbox ? sandboxedCommand('shell', ['bash', '-c', command], { cwd: opts.cwd, env }) : ['bash', '-c', command];
+    const [file, ...args] = opts.sandbox ? sandboxedCommand('shell', ['bash', '-c', command], { cwd: opts.cwd, env, ...(opts.git ? { git: opts.git } : {}) }) : ['bash', '-c', command];
     const child = spawn(file!, args, {
       cwd: opts.cwd,
       env,

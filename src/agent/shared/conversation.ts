@@ -5,7 +5,10 @@
 // Wire: how to send the conversation, read the reply, and append tool results and user text).
 
 import { createHash } from 'node:crypto';
+import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { STATE_DIR } from '../../ledger/state.js';
+import { shellGitConfig, type ShellGit } from '../../proc/sandbox.js';
 import path from 'node:path';
 import { runGit } from '../../git/repo.js';
 import { addUsage, ZERO_USAGE, type AgentActivity, type ExperimentContext, type Proposal, type Usage } from '../../engine/types.js';
@@ -90,7 +93,16 @@ export async function converse(ctx: ExperimentContext, opts: ConversationOptions
   };
   const { maxTurns } = opts;
   const transcript = new Transcript(transcriptPath(ctx.stateRoot ?? ctx.repoDir, ctx.tag, ctx.experiment, ctx.fix?.attempt), opts.redact);
-  const runner = new ToolRunner({ repoDir: ctx.repoDir, editable: ctx.editable, bashTimeoutMs: opts.bashTimeoutMs, redact: opts.redact, sandbox: ctx.sandbox ?? false, ...(ctx.projectEnv ? { projectEnv: ctx.projectEnv } : {}) });
+  const git = ctx.sandbox && ctx.stateRoot ? shellGit(ctx.stateRoot) : null;
+  const runner = new ToolRunner({
+    repoDir: ctx.repoDir,
+    editable: ctx.editable,
+    bashTimeoutMs: opts.bashTimeoutMs,
+    redact: opts.redact,
+    sandbox: ctx.sandbox ?? false,
+    ...(ctx.projectEnv ? { projectEnv: ctx.projectEnv } : {}),
+    ...(git ? { git } : {}),
+  });
   const parts = buildPromptParts(ctx, { maxTurns });
   const first = joinPrompt(parts);
   const wire = opts.open(systemPrompt(ctx.programText), parts);
@@ -154,7 +166,6 @@ export async function converse(ctx: ExperimentContext, opts: ConversationOptions
           if (duplicate) {
             results.push({ id: call.id, name: call.name, text: duplicateAnswer(duplicate, ctx.metric), isError: true });
             emit({ kind: 'duplicate', of: duplicate.experiment, description: duplicate.description });
-            emit({ kind: 'tool-result', name: call.name, isError: true, summary: `refused: identical code to experiment #${duplicate.experiment}` });
             continue;
           }
           const notes = sanitizeNotes((call.input as { notes?: unknown } | null)?.notes);
@@ -189,6 +200,23 @@ export async function converse(ctx: ExperimentContext, opts: ConversationOptions
   } catch (err) {
     transcript.write({ type: 'error', error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), aborted: signal.aborted });
     throw err;
+  }
+}
+
+/**
+ * The main checkout's git directory for the sandboxed shell (so `git show` of an earlier
+ * experiment works in the worktree), with its config reduced to what reading needs, written once
+ * beside our state. Null when there is none to show.
+ */
+function shellGit(stateRoot: string): ShellGit | null {
+  const dir = path.join(stateRoot, '.git');
+  try {
+    if (!lstatSync(dir).isDirectory()) return null;
+    const config = path.join(stateRoot, STATE_DIR, 'shell-gitconfig');
+    writeFileSync(config, shellGitConfig(readFileSync(path.join(dir, 'config'), 'utf8')));
+    return { dir, config };
+  } catch {
+    return null;
   }
 }
 

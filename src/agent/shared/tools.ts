@@ -5,6 +5,7 @@
 // git guard, which undoes anything outside the rules and tells the model what it undid.
 
 import { restoreGitState, snapshotGitState } from '../../git/guard.js';
+import type { ShellGit } from '../../proc/sandbox.js';
 import { runBash, unrunnableCommand } from './bash.js';
 import { runEditor, type EditorInput } from './editor.js';
 import type { ToolOutcome } from './outcome.js';
@@ -62,6 +63,7 @@ export interface ToolRunnerOptions {
   bashTimeoutMs: number;
   sandbox?: boolean; // bash commands run in the sandbox (the engine's decision, in ExperimentContext)
   projectEnv?: string; // the runs' Python environment: `uv run` in the shell uses it too, and the sandbox shows it (read-only)
+  git?: ShellGit; // the main repository's git directory, shown read-only in the sandbox so `git show <ref>` works
   /** Removes secrets from any text before the model sees it (defence in depth: the shell has no key anyway). */
   redact: (text: string) => string;
 }
@@ -97,7 +99,7 @@ export class ToolRunner {
     let failure: unknown = null;
     try {
       const env = this.opts.projectEnv ? { ...process.env, UV_PROJECT_ENVIRONMENT: this.opts.projectEnv } : process.env;
-      result = await runBash(command, { cwd: this.opts.repoDir, timeoutMs: this.opts.bashTimeoutMs, signal, env, sandbox: this.opts.sandbox ?? false });
+      result = await runBash(command, { cwd: this.opts.repoDir, timeoutMs: this.opts.bashTimeoutMs, signal, env, sandbox: this.opts.sandbox ?? false, ...(this.opts.git ? { git: this.opts.git } : {}) });
     } catch (err) {
       failure = err ?? new Error('bash failed');
     }
