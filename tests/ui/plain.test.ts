@@ -36,6 +36,11 @@ describe('plain mode', () => {
     expect(lines[2]).toMatch(/"swap relu\^2 for gelu"$/); // "not better" goes without saying
   });
 
+  it('says when a submission is refused as a duplicate', () => {
+    const lines = logOf([{ type: 'agent', at: at(5), experiment: 7, activity: { kind: 'duplicate', of: 3, description: 'swap relu^2\nfor gelu' } }]);
+    expect(lines).toEqual(['2026-11-26 03:00:05  #7 refused a duplicate: identical code to #3 "swap relu^2 for gelu", not trained again']);
+  });
+
   it('writes one timestamped line per meaningful event, and no streamed text', () => {
     const events: EngineEvent[] = [
       ...scriptedNight(),

@@ -12,6 +12,7 @@ import { sink } from './helpers.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Resvg } from '@resvg/resvg-js';
 import { resultsCommand } from '../../src/commands/results.js';
+import { formatDuration } from '../../src/ui/format.js';
 import { baselineRow, crashRow, discardRow, keepRow, row } from './fixtures.js';
 import { night, tsv, tsvLine } from './tsv.js';
 
@@ -107,7 +108,9 @@ describe('autoresearch results', () => {
     const { code, stdout } = await run(dir, '--json');
     expect(code).toBe(0);
     const json = JSON.parse(stdout);
-    expect(Object.keys(json)).toEqual(['tag', 'metric', 'direction', 'counts', 'baseline', 'best', 'noise', 'rows']);
+    expect(Object.keys(json)).toEqual(['tag', 'metric', 'direction', 'counts', 'baseline', 'best', 'noise', 'notes', 'duplicates', 'rows']);
+    expect(json.notes).toEqual([]);
+    expect(json.duplicates).toEqual({ refused: 0, runsSaved: 0, secondsSaved: 0 });
     expect(json.noise).toBeNull(); // every experiment of this file ran once
     expect(json).toMatchObject({
       tag: 'nov26',
@@ -125,6 +128,36 @@ describe('autoresearch results', () => {
     expect(json.rows[0]).toMatchObject({ runs: 1, values: [0.9979] });
     // Rows are one per line, and the whole is the same value JSON.stringify would give.
     expect(stdout.split('\n').filter((l) => l.startsWith('    {"commit"'))).toHaveLength(4);
+  });
+
+  it('the morning report: the notes the model left and the duplicates it was refused, with the training they saved; --json too', async () => {
+    const dir = tempDir();
+    const rows = [
+      { ...baselineRow, experiment: 0 },
+      { ...keepRow, experiment: 1, notes: 'the optimizer is the bottleneck' },
+      { ...discardRow, experiment: 2, values: [0.995, 0.996, 0.994], seconds: 900 },
+      { ...crashRow, experiment: 4, notes: 'depth 16 does not fit in memory at this batch size' },
+    ];
+    fs.writeFileSync(path.join(dir, 'results.tsv'), tsv(rows));
+    fs.mkdirSync(path.join(dir, '.autoresearch', 'nov26'), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, '.autoresearch', 'nov26', 'duplicates.jsonl'),
+      [{ experiment: 3, of: 2 }, { experiment: 5, of: 2 }, { experiment: 6, of: 1 }].map((d) => JSON.stringify({ at: '2026-11-26T04:00:00.000Z', ...d, description: 'x' })).join('\n') + '\n{"torn',
+    );
+    const { stdout } = await run(dir);
+    const lines = stdout.split('\n');
+    expect(lines).toContain('  4  d000004         —       —  crash    double the depth to 16 layers (OOM)'); // its own number, not its place
+    expect(lines).toContain(`duplicates   3 submissions refused, code already measured or in flight: 7 training runs not spent (up to ${formatDuration(900 + 900 + keepRow.seconds)})`);
+    expect(lines).toContain('notes        what the model learned, oldest first:');
+    expect(lines).toContain('             #1     the optimizer is the bottleneck');
+    expect(lines).toContain('             #4     depth 16 does not fit in memory at this batch size');
+    const json = JSON.parse((await run(dir, '--json')).stdout);
+    expect(json.notes).toEqual([
+      { experiment: 1, commit: 'b000002', notes: 'the optimizer is the bottleneck' },
+      { experiment: 4, commit: 'd000004', notes: 'depth 16 does not fit in memory at this batch size' },
+    ]);
+    expect(json.duplicates).toEqual({ refused: 3, runsSaved: 7, secondsSaved: 900 + 900 + keepRow.seconds });
+    expect(json.rows[1]).toMatchObject({ experiment: 1, notes: 'the optimizer is the bottleneck' });
   });
 
   it('reads the direction from .autoresearch/<tag>/config.json; --direction overrides it', async () => {
@@ -256,5 +289,5 @@ describe('autoresearch results', () => {
     expect(JSON.parse(json.stdout).rows).toHaveLength(100_000);
     // Speed is reported, not asserted (timed assertions flake on shared machines); see docs/benchmarks.md.
     console.log(`results on 100k rows: table ${tableMs.toFixed(0)} ms, --json ${jsonMs.toFixed(0)} ms`);
-  }, 60_000);
+  });
 });

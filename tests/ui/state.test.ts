@@ -94,6 +94,12 @@ describe('reduce', () => {
     expect(s.tool?.result).toEqual({ isError: true, summary: 'old_str not found' });
   });
 
+  it('shows a submission refused as a duplicate on the tool line', () => {
+    let s = reduceAll(scriptedNight());
+    s = reduce(s, { type: 'agent', at: at(1006), experiment: 4, activity: { kind: 'duplicate', of: 2, description: 'swap relu^2 for gelu' } });
+    expect(s.tool).toEqual({ name: 'submit_experiment', summary: '', result: { isError: true, summary: 'refused: identical code to #2, not trained again' } });
+  });
+
   it('counts the running usage of the experiment in progress, across a restarted agent call, until its row lands', () => {
     let s = reduceAll(scriptedNight()); // $0.36 in rows, $0.05 running
     expect(totalUsage(s).costUsd).toBeCloseTo(0.41);
