@@ -12,6 +12,8 @@ export interface DemoExperiment {
   /** What the model says before viewing, before editing, and before submitting. */
   thoughts: [string, string, string];
   description: string;
+  /** What the model learned so far, for later experiments (submit_experiment's notes). */
+  notes?: string;
 }
 
 /** What the toy trainer makes of each step (from the baseline's 1.228734): keep, discard, keep, crash, discard, keep. */
@@ -45,6 +47,7 @@ export const DEMO_PLAN: readonly DemoExperiment[] = [
       'Hidden width doubled from 8 to 16.',
     ],
     description: 'double hidden WIDTH 8 -> 16: the fit looks capacity-limited',
+    notes: 'the learning rate was the biggest lever so far; tanh beats relu at lr 0.2',
   },
   {
     constant: 'WIDTH',
@@ -65,6 +68,7 @@ export const DEMO_PLAN: readonly DemoExperiment[] = [
       'Added weight decay 0.001.',
     ],
     description: 'add WEIGHT_DECAY 0.001: regularise the fit between training points',
+    notes: 'WIDTH 64 ran out of memory: past 16, capacity costs more memory than this GPU has',
   },
   {
     constant: 'STEPS',
@@ -132,6 +136,6 @@ export function scriptedResearcher(opts: ResearcherOptions = {}): Script {
         turn(say(exp.thoughts[1]), useTool(EDITOR_TOOL, { command: 'str_replace', path: 'train.py', old_str: line, new_str: `${exp.constant} = ${exp.value}${comment}` })),
       );
     }
-    return chunked(turn(say(exp.thoughts[2]), useTool(SUBMIT_TOOL, { description: exp.description })));
+    return chunked(turn(say(exp.thoughts[2]), useTool(SUBMIT_TOOL, { description: exp.description, ...(exp.notes ? { notes: exp.notes } : {}) })));
   };
 }
