@@ -163,7 +163,8 @@ function workspace(): string {
 async function run(dir: string, agent: FlagAgent | Agent, over: Partial<EngineConfig>, env?: NodeJS.ProcessEnv) {
   const events: EngineEvent[] = [];
   const config = makeEngineConfig(dir, 'par', { runCmd: 'python3 train.py', timeoutSec: 120, fixAttempts: 0, ...over });
-  const flags = agent instanceof FlagAgent ? agent : new FlagAgent([]);
+  // The plan whose gates open the runs: the agent's, or the one a wrapping agent names.
+  const flags = agent instanceof FlagAgent ? agent : 'flags' in agent && agent.flags instanceof FlagAgent ? agent.flags : new FlagAgent([]);
   flags.events = events;
   const gates = new Gates(dir, flags, events);
   try {
@@ -343,10 +344,10 @@ describe('what each run and each draft is told', () => {
     const agent = new FlagAgent(plan);
     const { result, rows } = await run(dir, agent, { gpus: ['0', '1'], lookahead: 0, maxExperiments: 3 });
     expect(result.exitCode).toBe(0);
-    // The contexts come in the order the plan was handed out: draft i made change i.
+    // Experiment i made change i (the drafts may start in either order).
     expect(agent.contexts).toHaveLength(3);
     const slotOf = (description: string) => rows.find((r) => r.description.split(' (')[0] === description)?.slot;
-    const [long, quick, third] = agent.contexts;
+    const [long, quick, third] = [1, 2, 3].map((n) => agent.contexts.find((c) => c.experiment === n));
     // Every draft is told its own slot: the GPU its run then trained on.
     expect([long!.slot, quick!.slot, third!.slot]).toEqual([slotOf('long'), slotOf('quick'), slotOf('third')]);
     expect(long!.slot).not.toBe(quick!.slot);
@@ -434,7 +435,7 @@ describe('a result counts only for the code that produced it', () => {
       { description: 'good 1 first', set: { GOOD_1: '1' }, gate: (run, v) => v.committed(2) },
       { description: 'good 1 and 2', set: { GOOD_1: '2', GOOD_2: '1' } }, // drafted second, so it trains second
     ];
-    const agent = new FlagAgent(plan);
+    const agent = new FlagAgent(plan, true); // the first draft queues for the GPU first
     const { rows } = await run(dir, agent, { lookahead: 1, maxExperiments: 2 });
     const redo = agent.contexts.find((c) => c.redo);
     expect(redo?.redo).toEqual({ description: 'good 1 and 2', newBest: rows[1]!.commit });
@@ -453,9 +454,13 @@ describe('a result counts only for the code that produced it', () => {
       { description: 'good 1 first', set: { GOOD_1: '1' }, gate: (run, v) => v.committed(2) },
       { description: 'clashes', set: { GOOD_1: '2' } },
     ];
-    const agent = new FlagAgent(plan);
+    const agent = new FlagAgent(plan, true); // the first draft queues for the GPU first
     // The redo asks for a change the agent no longer knows: it skips, as a model that gives up would.
-    const forgetful: Agent = { name: 'forgetful', propose: (ctx, signal, on) => (ctx.redo ? Promise.resolve({ kind: 'skipped', reason: 'cannot redo it', usage: ZERO_USAGE }) : agent.propose(ctx, signal)) };
+    const forgetful: Agent & { flags: FlagAgent } = {
+      name: 'forgetful',
+      flags: agent,
+      propose: (ctx, signal) => (ctx.redo ? Promise.resolve({ kind: 'skipped', reason: 'cannot redo it', usage: ZERO_USAGE }) : agent.propose(ctx, signal)),
+    };
     const { rows, events } = await run(dir, forgetful, { lookahead: 1, maxExperiments: 2 });
     expect(rows.map((r) => r.description)).toEqual(['baseline', 'good 1 first']);
     const skipped = events.find((e) => e.type === 'skipped');
@@ -473,7 +478,7 @@ describe('pipelining on one GPU', () => {
       { description: 'bad 1', set: { BAD_1: '1' } },
     ];
     const piped = workspace();
-    const a = await run(piped, new FlagAgent(plan(true)), { lookahead: 1, maxExperiments: 3 });
+    const a = await run(piped, new FlagAgent(plan(true), true), { lookahead: 1, maxExperiments: 3 });
     const strict = workspace();
     const b = await run(strict, new FlagAgent(plan(false)), { lookahead: 0, maxExperiments: 3 });
 
