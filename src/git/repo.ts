@@ -48,8 +48,32 @@ export function gitArgs(dir: string, args: string[]): string[] {
   return gitDir === undefined ? args : ['--git-dir', gitDir, '--work-tree', path.resolve(dir), ...WORKTREE_SAFETY, ...args];
 }
 
-/** Run git in `dir`; resolve with stdout, reject with a GitError carrying stderr. */
-export function runGit(dir: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+/**
+ * How long a git command waits, in all, for an index lock another git process holds: an editor's
+ * git integration runs `git status` in the checkout every few seconds, and that takes the lock for
+ * a moment. Past this, the lock is someone's real, long operation, and the error stands.
+ */
+export const INDEX_LOCK_PATIENCE_MS = 10_000;
+
+/** Git refused to start because another process holds an index lock (it changed nothing). */
+export function isIndexLockBusy(stderr: string): boolean {
+  return /index\.lock': File exists/.test(stderr);
+}
+
+/** Run git in `dir`; resolve with stdout, reject with a GitError carrying stderr. A busy index lock is waited out (see INDEX_LOCK_PATIENCE_MS). */
+export async function runGit(dir: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const deadline = Date.now() + INDEX_LOCK_PATIENCE_MS;
+  for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+    try {
+      return await runGitOnce(dir, args, env);
+    } catch (err) {
+      if (!(err instanceof GitError) || !isIndexLockBusy(err.stderr) || Date.now() + wait > deadline) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+function runGitOnce(dir: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('git', gitArgs(dir, args), { cwd: dir, env: gitEnv(env), maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err) reject(new GitError(args, (err as NodeJS.ErrnoException & { code?: number | string }).code ?? null, stderr));
