@@ -10,7 +10,11 @@ process.env['NODE_ENV'] ??= 'production';
 
 // Commands are imported when chosen: `results` or `--help` should not pay for loading the SDK and Ink.
 
+/** The bundle of the GPU kit (bench/gpu/pack.sh) has its version written in at build time: no package.json lies beside it. */
+declare const AUTORESEARCH_BUNDLED_VERSION: string | undefined;
+
 function version(): string {
+  if (typeof AUTORESEARCH_BUNDLED_VERSION === 'string') return AUTORESEARCH_BUNDLED_VERSION;
   const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
