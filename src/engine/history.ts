@@ -54,9 +54,15 @@ export function valueText(row: ResultRow): string {
   return runs > 1 ? `${fmt(mean(row.values!))} (mean of ${runs})` : fmt(row.value);
 }
 
+/** The description without the verdict the row's description repeats at its end (the line shows it already). */
+function ownDescription(row: ResultRow): string {
+  const suffix = row.verdict ? ` (${row.verdict})` : '';
+  return suffix && row.description.endsWith(suffix) ? row.description.slice(0, -suffix.length) : row.description;
+}
+
 /** One experiment, one line: number, commit, status, value, verdict, description. */
 export function historyLine(row: ResultRow, index: number): string {
-  return `#${experimentOf(row, index)} ${row.commit} ${row.status} ${valueText(row)} ${shortVerdict(row, index)} | ${clipText(row.description, LINE_DESCRIPTION_CHARS)}`;
+  return `#${experimentOf(row, index)} ${row.commit} ${row.status} ${valueText(row)} ${shortVerdict(row, index)} | ${clipText(ownDescription(row), LINE_DESCRIPTION_CHARS)}`;
 }
 
 /** How many of the oldest rows are folded: none up to FULL_ROWS_MIN + FOLD_STEP rows, then whole steps, always leaving at least FULL_ROWS_MIN. */

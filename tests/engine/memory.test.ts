@@ -116,6 +116,10 @@ describe('the history lines', () => {
     expect(line).toMatch(/^#12 a00000c discard 0\.991000 \(mean of 2\) not better \| d+…$/);
     expect(line.length).toBeLessThan(200);
     expect(historyLine(row(13, { status: 'crash', value: 0, verdict: 'OOM' }), 13)).toBe('#13 a00000d crash - OOM | idea 13');
+    // The verdict a description repeats at its end is said once, by the line.
+    const within = 'within noise: better by 0.000400, noise allows 0.000900';
+    expect(historyLine(row(14, { verdict: within, description: `warmup 5% (${within})` }), 14)).toBe('#14 a00000e discard 0.986000 within noise | warmup 5%');
+    expect(historyLine(row(15, { status: 'crash', value: 0, verdict: 'OOM', description: 'depth 32 (OOM)' }), 15)).toBe('#15 a00000f crash - OOM | depth 32');
   });
 
   it.each([
