@@ -104,3 +104,15 @@ export function machineLine(): string {
   const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   return `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${mib(os.totalmem()).toFixed(0)} MiB RAM, node ${process.version}, ${os.platform()} ${os.release()}, load average at start ${load}`;
 }
+
+/** mulberry32: a small, fixed PRNG, so a landscape, a plan and a choice are the same on every machine. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -48,7 +48,7 @@ import { MAX_CONSECUTIVE_SKIPS } from '../src/engine/scheduler.js';
 import { ZERO_USAGE, type Agent, type EngineEvent, type ExperimentContext, type Proposal, type ResultRow } from '../src/engine/types.js';
 import { estimateTokens } from '../src/fakeapi/wire.js';
 import { readResultsFile } from '../src/ledger/results.js';
-import { git, machineLine, workspace } from './harness.js';
+import { git, machineLine, prng, workspace } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -95,17 +95,6 @@ interface Landscape {
   label: string[];
 }
 
-/** mulberry32: a small, fixed PRNG, so a landscape and a choice are the same on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(xs: readonly T[], rand: () => number): T[] {
   const out = [...xs];

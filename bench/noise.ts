@@ -22,7 +22,7 @@ import { runLoop } from '../src/engine/loop.js';
 import { ZERO_USAGE, type Agent, type EngineConfig, type EngineEvent, type ExperimentContext, type Proposal } from '../src/engine/types.js';
 import { noiseVerdict } from '../src/engine/noise.js';
 import { readResultsFile } from '../src/ledger/results.js';
-import { git, machineLine, workspace } from './harness.js';
+import { git, machineLine, prng, workspace } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,17 +54,6 @@ const KINDS: Kind[] = [
   { label: 'harm 3σ', effect: 3, share: 0.04 },
 ];
 
-/** mulberry32: a small, fixed PRNG, so a plan is the same on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Exactly share × n changes of each kind (the remainder null), shuffled with the plan's PRNG. */
 function makePlan(n: number, seed: number): number[] {
