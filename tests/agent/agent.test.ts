@@ -64,9 +64,13 @@ describe('ClaudeAgent', () => {
     expect(first['tools'].map((t: { name: string }) => t.name)).toEqual(['bash', 'str_replace_based_edit_tool', 'submit_experiment']);
     expect(first['tools'][2].cache_control).toEqual({ type: 'ephemeral', ttl: '1h' });
     expect(firstUserText(first as MessagesRequest)).toContain('Experiment 1');
-    // The newest block carries the moving cache breakpoint; the stored conversation does not.
+    // The first message's settled part (rules and history) has its own 1-hour breakpoint, read by
+    // every later experiment; the newest block carries the moving one, which the stored
+    // conversation does not keep.
+    expect(first['messages'][0].content[0].cache_control).toEqual({ type: 'ephemeral', ttl: '1h' });
     expect(first['messages'][0].content.at(-1).cache_control).toEqual({ type: 'ephemeral' });
-    expect((api.requests[1]!.body as any).messages[0].content[0].cache_control).toBeUndefined();
+    expect((api.requests[1]!.body as any).messages[0].content.at(-1).cache_control).toBeUndefined();
+    expect((api.requests[1]!.body as any).messages[0].content[0].cache_control).toEqual({ type: 'ephemeral', ttl: '1h' });
 
     // The view's result reached the model with line numbers.
     const second = api.requests[1]!.body as Record<string, any>;

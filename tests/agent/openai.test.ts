@@ -58,7 +58,8 @@ describe('OpenAiAgent against the fake Chat Completions server', () => {
     expect(first.stream_options).toEqual({ include_usage: true });
     expect(first.messages[0]).toEqual({ role: 'system', content: context(repo).programText });
     expect(first.messages[1]!.role).toBe('user');
-    expect(first.messages[1]!.content).toMatch(/Experiment 1 \(tag "test"\)/);
+    expect(first.messages[1]!.content).toMatch(/^Tag "test"\. Objective/);
+    expect(first.messages[1]!.content).toMatch(/\nExperiment 1\. Make exactly ONE change/);
     expect(first.tools.map((t) => t.function.name)).toEqual(['bash', 'str_replace_based_edit_tool', 'submit_experiment']);
     expect(first.tools.map((t) => t.function.parameters.required)).toEqual([['command'], ['command', 'path'], ['description']]);
     // The view's result went back as a tool message answering the call.
