@@ -159,6 +159,9 @@ class Experiment {
         values.push(outcome.value);
         lab.noteIfPossible(n, { values: [...values] }); // a kill before the row is written still logs these runs
       }
+      // Held until the row is written and the branch moved: `return await` below, not `return`, or
+      // the lock would go the moment record() first awaits, and another experiment could settle
+      // against a best that is about to change.
       const release = await lab.settleLock.acquire();
       let detail: string;
       try {
@@ -179,18 +182,18 @@ class Experiment {
           const beat = short(this.base);
           if (!(await this.rebaseOnto(best.commit))) {
             const why = `beat ${[...beaten, beat].join(', then ')}, but does not apply on the new best ${best.commit}`;
-            return this.record(outcome, 'discard', `${this.description} (${why})`, values, why);
+            return await this.record(outcome, 'discard', `${this.description} (${why})`, values, why);
           }
           beaten.push(beat);
           values = [];
           detail = `re-run on the new best ${short(this.base)}: ${lab.config.runCmd}`;
         } else if (settlement.kind === 'discard') {
           const why = settlement.reason && settlement.reason !== 'not better' ? ` (${settlement.reason})` : '';
-          return this.record(outcome, 'discard', `${this.description}${note}${why}`, values, settlement.reason);
+          return await this.record(outcome, 'discard', `${this.description}${note}${why}`, values, settlement.reason);
         } else if (settlement.kind === 'keep') {
-          return this.record(outcome, 'keep', `${this.description}${note}`, values, settlement.margin);
+          return await this.record(outcome, 'keep', `${this.description}${note}`, values, settlement.margin);
         } else {
-          return this.record(outcome, 'crash', `${this.description}${note}`, values);
+          return await this.record(outcome, 'crash', `${this.description}${note}`, values);
         }
       } finally {
         release();
