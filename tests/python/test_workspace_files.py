@@ -121,7 +121,8 @@ class TrainStructureTest(unittest.TestCase):
 
 class ResultsExampleTest(unittest.TestCase):
     HEADER = ["commit", "val_bpb", "memory_gb", "status", "description", "tag", "started_at", "seconds",
-              "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "base", "slot", "runs", "std", "values"]
+              "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "base", "slot", "runs", "std", "values",
+              "experiment", "verdict", "files", "code", "notes"]
 
     def setUp(self):
         text = (WORKSPACE / "results.tsv.example").read_text(encoding="utf-8")
@@ -133,7 +134,7 @@ class ResultsExampleTest(unittest.TestCase):
 
     def test_header_and_shape(self):
         self.assertEqual(self.header, self.HEADER)
-        self.assertEqual(set(self.widths), {18})
+        self.assertEqual(set(self.widths), {23})
         self.assertGreaterEqual(len(self.rows), 10)
 
     def test_field_formats(self):
