@@ -80,7 +80,7 @@ describe('workspace', () => {
     expect(result.all).toMatch(/^Ran \d+ tests? in /m);
     expect(result.all).toMatch(/^OK\b/m);
     expect(readdirSync(workspace).includes('__pycache__')).toBe(hadPycache); // the tests wrote no bytecode there
-  }, 120_000);
+  });
 
   it("prints a summary block that the loop's parser reads", async () => {
     const block = await printSummary(SAMPLE);

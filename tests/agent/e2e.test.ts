@@ -131,5 +131,5 @@ describe('end to end: engine + ClaudeAgent + fake API', () => {
     // The key went out as a header only: in no request body, in no file of the repository.
     for (const r of api.requests) expect(r.rawBody).not.toContain(FAKE_KEY);
     for (const f of filesUnder(dir)) expect(fs.readFileSync(f).includes(FAKE_KEY), f).toBe(false);
-  }, 60_000);
+  });
 });

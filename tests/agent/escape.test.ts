@@ -62,7 +62,7 @@ describe.skipIf(!support.ok)('escapes through the files the program touches in a
     expect(r.code, r.out).toBe(0);
     expect(fs.readFileSync(target, 'utf8')).toBe('ORIGINAL\n');
     expect(fs.readFileSync(path.join(dir, 'results.tsv'), 'utf8')).toMatch(/0\.900000\tkeep|0\.900000\t[^\t]*\tkeep/);
-  }, 60_000);
+  });
 
   it('run.log swapped for a symlink to ~/.bashrc by train.py: nothing of it reaches the model or the kept logs', async () => {
     const SECRET = 'sk-ant-FROM-BASHRC-42';
@@ -79,7 +79,7 @@ describe.skipIf(!support.ok)('escapes through the files the program touches in a
     expect(r.seen).not.toContain('FROM-BASHRC');
     const kept = execFileSync('sh', ['-c', `grep -rl FROM-BASHRC ${dir}/.autoresearch ${dir}/run.log 2>/dev/null || true`], { encoding: 'utf8' });
     expect(kept).toBe('');
-  }, 60_000);
+  });
 
   it('.git rewritten by the shell to name a repository with core.fsmonitor set: the command never runs, the experiment completes', async () => {
     const { home, dir } = workspace(`VALUE = 1.0\n${SUMMARY}`);
@@ -94,5 +94,5 @@ describe.skipIf(!support.ok)('escapes through the files the program touches in a
     expect(r.code, r.out).toBe(0);
     expect(fs.existsSync(leak)).toBe(false);
     expect(git(dir, 'log', '-1', '--format=%s')).toBe('lower VALUE');
-  }, 60_000);
+  });
 });

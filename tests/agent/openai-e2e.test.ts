@@ -108,5 +108,5 @@ describe('--provider openai against Claude: the same plan gives the same rows', 
     // The dashboard and plain lines name the provider and the model.
     expect(openai.events.find((e) => e.type === 'started')).toMatchObject({ agent: 'openai:qwen2.5-coder' });
     expect(openAiApi.requests.every((r) => r.path === '/v1/chat/completions')).toBe(true);
-  }, 90_000);
+  });
 });

@@ -56,7 +56,8 @@ describe('API outages', () => {
     ];
     api = await startFakeApi((_b, i) => replies[i]!);
     const { activity, on } = collect();
-    const proposal = await agentFor(api.url, { streamIdleTimeoutMs: 400 }).propose(context(repo), new AbortController().signal, on);
+    // The idle limit that detects the stall must not be reached by a stream that flows, on a busy machine either.
+    const proposal = await agentFor(api.url, { streamIdleTimeoutMs: 1000 }).propose(context(repo), new AbortController().signal, on);
     expect(proposal.kind).toBe('submitted');
     const r = retries(activity);
     expect(r).toHaveLength(5);
@@ -64,7 +65,7 @@ describe('API outages', () => {
     expect(r[1]!.reason).toMatch(/500 api_error/);
     expect(r[2]!.reason).toMatch(/stream interrupted|connection/);
     expect(r[3]!.reason).toMatch(/overloaded_error/);
-    expect(r[4]!.reason).toMatch(/no data from the API for 0.4 s/);
+    expect(r[4]!.reason).toMatch(/no data from the API for 1 s/);
   });
 
   it('stops at once with a FatalAgentError on a rejected key (401), naming ANTHROPIC_API_KEY', async () => {
@@ -89,10 +90,12 @@ describe('API outages', () => {
     const repo = makeRepo();
     api = await startFakeApi(() => fault({ kind: 'error', status: 529 }));
     const started = Date.now();
-    const err = await agentFor(api.url, { apiPatienceMs: 300, retryBaseMs: 20 }).propose(context(repo), new AbortController().signal, () => {}).catch((e: unknown) => e);
+    // Patience for a few retries (their waits add up to 140 ms at most) even when each request is slow.
+    // How the waits add up to the patience exactly is tested on a simulated clock (pure.test.ts).
+    const err = await agentFor(api.url, { apiPatienceMs: 1500, retryBaseMs: 20 }).propose(context(repo), new AbortController().signal, () => {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FatalAgentError);
     expect((err as Error).message).toMatch(/kept failing .*longer than the API patience[\s\S]*run the same command again to resume/);
-    expect(Date.now() - started).toBeLessThan(10_000); // gave up, rather than retrying for the default hour
+    expect(Date.now() - started).toBeLessThan(60_000); // gave up, rather than retrying for the default hour
     expect(api.requests.length).toBeGreaterThan(3);
   });
 
@@ -107,6 +110,6 @@ describe('API outages', () => {
     const t0 = Date.now();
     ctl.abort();
     await expect(p).rejects.toThrow();
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(Date.now() - t0).toBeLessThan(60_000); // not the 600 s the server asked for
   });
 });

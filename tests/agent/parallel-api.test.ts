@@ -53,6 +53,12 @@ describe('several models drafting at once', () => {
     const refused = new Set<string>();
     let inFlight = 0;
     let mostAtOnce = 0;
+    // The first answers are held until a second conversation has a call in flight too: the overlap
+    // is seen when the loop really drafts several at once, however slow the machine. (The deadline
+    // only lets a loop that never overlaps fail on the count below rather than hang.)
+    let overlapped: () => void = () => {};
+    const overlap = new Promise<void>((resolve) => (overlapped = resolve));
+    setTimeout(() => overlapped(), 30_000).unref();
     api = await startFakeApi(async (body: MessagesRequest): Promise<Reply> => {
       const n = /Experiment (\d+)/.exec(firstUserText(body))?.[1] ?? '?';
       const step = (body.messages as Array<{ role: string }>).filter((m) => m.role === 'assistant').length;
@@ -60,10 +66,10 @@ describe('several models drafting at once', () => {
         refused.add(n);
         return fault({ kind: 'error', status: 429, headers: { 'retry-after-ms': '50' } });
       }
-      // Hold each answer a moment, so that conversations overlap and the count below sees it.
       inFlight++;
       mostAtOnce = Math.max(mostAtOnce, inFlight);
-      await new Promise((r) => setTimeout(r, 150));
+      if (mostAtOnce >= 2) overlapped();
+      await overlap;
       inFlight--;
       if (step === 0) return turn(useTool('str_replace_based_edit_tool', { command: 'str_replace', path: 'train.py', old_str: `KNOB_${n} = 0`, new_str: `KNOB_${n} = 1` }));
       return turn(say('Done.'), useTool('submit_experiment', { description: `knob ${n} on` }));
@@ -101,5 +107,5 @@ describe('several models drafting at once', () => {
     const total = rows.reduce((a, r) => a + r.usage.costUsd, 0);
     expect(total).toBeGreaterThan(0);
     expect(log).toContain(`cost ${formatCost(total)}`);
-  }, 60_000);
+  });
 });

@@ -151,7 +151,7 @@ describe.skipIf(!support.ok)('the sandbox against an adversarial model (bubblewr
       ['0.900000', 'keep', 'lower VALUE to 0.9'],
     ]);
     expect(git(r.dir, 'show', '--stat', '--format=%s', 'HEAD')).toMatch(/^lower VALUE to 0\.9\n\n train\.py \| 2 \+-/);
-  }, 60_000);
+  });
 
   it('control: the same script with --sandbox off finds the key reversed, the canary and the network (what the test above would see)', async () => {
     const r = await adversarialRun('off');
@@ -165,7 +165,7 @@ describe.skipIf(!support.ok)('the sandbox against an adversarial model (bubblewr
     expect(r.trainerWalk).toMatch(/key found in \[\d+/);
     expect(r.seen).toContain(BASHRC);
     expect(r.trainerHome.trim().split('\n')).toEqual(Array(4).fill('bashrc=True ssh=True venv=True'));
-  }, 60_000);
+  });
 });
 
 describe('without bubblewrap (a PATH without bwrap)', () => {

@@ -231,5 +231,5 @@ describe('autoresearch --tag with the real agent against a local Messages API', 
     } finally {
       await api.close();
     }
-  }, 30_000);
+  });
 });

@@ -65,5 +65,5 @@ describe('autoresearch --provider openai', () => {
     } finally {
       await api.close();
     }
-  }, 30_000);
+  });
 });

@@ -49,6 +49,14 @@ afterEach(() => {
   }
 });
 
+/**
+ * For a run command: wait until the loop has recorded this run (its AUTORESEARCH_RUN marker in the
+ * experiment's state file, ../../inflight/ from the worktree it trains in), so that what the
+ * command does next happens to a run the loop knows of, not in the moment between its start and
+ * that write (the last drill here takes that moment on by itself).
+ */
+const RECORDED = 'until grep -qs "$AUTORESEARCH_RUN" ../../inflight/*.json; do sleep 0.05; done';
+
 const summary = (v: number) => `---\nval_bpb:          ${v.toFixed(6)}\npeak_vram_mb:     1024.0\n`;
 
 /** A repository on a fresh 1 MiB tmpfs; the filler file goes next to it, on the same filesystem. */
@@ -151,13 +159,13 @@ describe.skipIf(!canMount)('the disk fills up (a real 1 MiB tmpfs)', () => {
     padResults(file, 20);
     const before = fs.readFileSync(file);
 
-    // The run prints its summary, waits for the log to reach the disk, then fills the disk.
-    const fill = `cat train.py; sleep 0.3; dd if=/dev/zero of=${filler} bs=64k 2>/dev/null; true`;
+    // The run prints its summary, waits until the log (its own run.log) holds it, then fills the disk.
+    const fill = `cat train.py; until grep -q val_bpb run.log; do sleep 0.05; done; dd if=/dev/zero of=${filler} bs=64k 2>/dev/null; true`;
     const { code, stderr, ms } = await cli(dir, agent([0.8]), { runCmd: fill, maxExperiments: 1 });
     expect(code).toBe(1);
     expect(stderr).toMatch(/results\.tsv[\s\S]*disk is full/i);
     expect(stderr).toMatch(/run the same command again/i);
-    expect(ms).toBeLessThan(15_000);
+    expect(ms).toBeLessThan(60_000); // never a hang (the run's timeout is 20 s)
     // The half-written row was cut back off: the file is byte for byte what it was.
     expect(fs.readFileSync(file).equals(before)).toBe(true);
     expectWholeRows(file);
@@ -181,7 +189,7 @@ describe.skipIf(!canMount)('the disk fills up (a real 1 MiB tmpfs)', () => {
     ]);
     expectWholeRows(file);
     expectConsistent(dir, initial);
-  }, 60_000);
+  });
 
   it("before the run's output reaches run.log: no hang, whole rows only, a clear stop, and the restart recovers", async () => {
     const { dir, filler } = repoOnTmpfs();
@@ -190,10 +198,10 @@ describe.skipIf(!canMount)('the disk fills up (a real 1 MiB tmpfs)', () => {
     const file = path.join(dir, 'results.tsv');
     const rowsBefore = readResultsFile(file).rows;
 
-    // The disk fills a moment after the run starts, before it prints anything.
-    const fill = `sleep 0.3; dd if=/dev/zero of=${filler} bs=64k 2>/dev/null; cat train.py`;
+    // The disk fills once the run has started (RECORDED), before it prints anything.
+    const fill = `${RECORDED}; dd if=/dev/zero of=${filler} bs=64k 2>/dev/null; cat train.py`;
     const { code, stdout, stderr, ms } = await cli(dir, agent([0.8, 0.7, 0.6]), { runCmd: fill, maxExperiments: 3 });
-    expect(ms).toBeLessThan(15_000); // never a hang
+    expect(ms).toBeLessThan(60_000); // never a hang (the run's timeout is 20 s)
     expect(code).toBe(1); // the loop stops: the full disk fails the run, or breaks the next write of the ledger or of git
     // Said either as the loop's stop reason (the run's crash blamed on the full disk) or as an error.
     expect(`${stdout}${stderr}`).toMatch(/disk is full|^autoresearch: /m);
@@ -209,7 +217,7 @@ describe.skipIf(!canMount)('the disk fills up (a real 1 MiB tmpfs)', () => {
     expect(rowsOfTag(readResultsFile(file).rows, 'full').at(-1)).toMatchObject({ status: 'keep', description: 'value 0.5' });
     expectWholeRows(file);
     expectConsistent(dir, initial);
-  }, 60_000);
+  });
 
   // ENGINE GAP (reported to the lead): when run.log cannot be written, the run's output is lost
   // without a word: the experiment is logged as `crash (no val_bpb in log)`, and the loop stops
@@ -218,11 +226,11 @@ describe.skipIf(!canMount)('the disk fills up (a real 1 MiB tmpfs)', () => {
   it('before the run\'s output reaches run.log: the stop names the full disk', async () => {
     const { dir, filler } = repoOnTmpfs();
     expect((await loop(dir, agent([0.9]), { maxExperiments: 1 })).result.exitCode).toBe(0);
-    const fill = `sleep 0.3; dd if=/dev/zero of=${filler} bs=64k 2>/dev/null; cat train.py`;
+    const fill = `${RECORDED}; dd if=/dev/zero of=${filler} bs=64k 2>/dev/null; cat train.py`;
     const { stderr } = await cli(dir, agent([0.8]), { runCmd: fill, maxExperiments: 1 });
     const rows = readResultsFile(path.join(dir, 'results.tsv')).rows;
     expect(`${stderr}\n${rows.at(-1)?.description ?? ''}`).toMatch(/disk is full|no space left/i);
-  }, 60_000);
+  });
 
   // ENGINE BUG (reported to the lead): runTraining calls onStart (the loop's writeInFlight with the
   // run's pid) right after spawning; when that write throws (ENOSPC on a full disk), runTraining
@@ -237,10 +245,10 @@ describe.skipIf(!canMount)('the disk fills up (a real 1 MiB tmpfs)', () => {
     let pid = 0;
     const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     const run = runTraining({
-      cmd: `sleep 5 # ${marker}`,
+      cmd: `sleep 600 # ${marker}`,
       cwd: dir,
       logPath: path.join(dir, 'run.log'),
-      timeoutSec: 10,
+      timeoutSec: 900,
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
       signal: new AbortController().signal,
       onStart: (p) => {
@@ -249,9 +257,10 @@ describe.skipIf(!canMount)('the disk fills up (a real 1 MiB tmpfs)', () => {
       },
     });
     await expect(run).rejects.toThrow(/ENOSPC/);
-    await new Promise((r) => setTimeout(r, 200));
+    // Given time to die (the kill may still be under way), not to end by itself: it would sleep 600 s.
+    for (const until = Date.now() + 30_000; groupAlive(pid) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
     const alive = groupAlive(pid);
     if (alive) process.kill(-pid, 'SIGKILL'); // our own test's run: clean up
     expect(alive).toBe(false);
-  }, 30_000);
+  });
 });

@@ -193,5 +193,5 @@ describe('kill -9 drill', () => {
     expect(git(dir, 'status', '--porcelain', '--untracked-files=no')).toBe('');
 
     console.log(`kill -9 drill, seed ${SEED}:\n${log.join('\n')}\nrows: ${rowsOf(dir).map((r) => r.status[0]).join('')}`);
-  }, 180_000);
+  }, 300_000);
 });

@@ -49,7 +49,7 @@ describe('leftovers of killed processes', () => {
     expect(events.some((e) => e.type === 'recovered')).toBe(true);
     expect(rowsOf(dir).map((r) => r.description)).toEqual(['baseline', 'after the restart']);
     expect(fs.existsSync(path.join(dir, '.git', 'index.lock'))).toBe(false);
-  }, 30_000);
+  });
 
   // ENGINE BUG (reported to the lead): runTraining awaits execa's promise, which settles only when
   // the run's stdout/stderr close, and execa's `{file}` outputs are pipes through node. A worker
@@ -63,7 +63,7 @@ describe('leftovers of killed processes', () => {
     // Prints the summary block, leaves a background worker with the log as its stdout, exits 0.
     const trainer = [
       'import hashlib, os, subprocess, tempfile',
-      'worker = subprocess.Popen(["sleep", "30"])',
+      'worker = subprocess.Popen(["sleep", "600"])',
       `open(${PID_FILE_PY('worker.pid')}, "w").write(f"{worker.pid} {os.readlink('/proc/self/ns/pid')}")`,
       'print("---")',
       'print("val_bpb:          0.500000")',
@@ -77,12 +77,14 @@ describe('leftovers of killed processes', () => {
         return { kind: 'submitted', description: 'leaves a worker behind', usage: ZERO_USAGE };
       },
     };
+    // Judged at the timeout, the run would be a crash (timeout): the row tells, whatever the machine's
+    // speed. The timeout is far longer than the run, so a slow start never reaches it.
     const started = Date.now();
-    await run(dir, agent, { maxExperiments: 1, timeoutSec: 4 });
+    await run(dir, agent, { maxExperiments: 1, timeoutSec: 60 });
     const seconds = (Date.now() - started) / 1000;
     const worker = hostPid(fs.readFileSync(pidFile(dir, 'worker.pid'), 'utf8'));
     expect(pidAlive(worker)).toBe(false); // the group is killed either way
-    expect(rowsOf(dir).at(-1)).toMatchObject({ status: 'keep', value: 0.5 }); // today: crash, "leaves a worker behind (timeout)"
-    expect(seconds).toBeLessThan(3); // today: the full 4 s timeout, then the kill
-  }, 30_000);
+    expect(rowsOf(dir).at(-1)).toMatchObject({ status: 'keep', value: 0.5 }); // was: crash, "leaves a worker behind (timeout)"
+    expect(seconds).toBeLessThan(30); // was: the full timeout, then the kill
+  });
 });

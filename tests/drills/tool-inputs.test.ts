@@ -82,7 +82,7 @@ describe('malformed, huge and binary tool inputs: clear tool errors, the convers
     expect(result!.content).toMatch(says);
     expect(result!.content.length, 'the error does not echo a huge input back').toBeLessThan(2000);
     expect(proposal).toMatchObject({ kind: 'submitted', description: 'LR 0.03' });
-  }, 30_000);
+  });
 });
 
 describe('legal but extreme inputs work and stay bounded', () => {
@@ -105,7 +105,7 @@ describe('legal but extreme inputs work and stay bounded', () => {
     expect(viewed.content.length).toBeLessThan(110_000);
     expect(viewed.content).toMatch(/output cut at 100000 characters/);
     expect(statSync(path.join(repo, 'train.py')).size).toBeGreaterThan(MB - 1000);
-  }, 30_000);
+  });
 
   it('a 1 MB description with control characters is cut to one short TSV-safe line', async () => {
     const repo = makeRepo();
@@ -116,7 +116,7 @@ describe('legal but extreme inputs work and stay bounded', () => {
     const description = proposal.kind === 'submitted' ? proposal.description : '';
     expect(description.length).toBeLessThanOrEqual(200);
     expect(description).toMatch(/^tab here nul newline z+…$/);
-  }, 30_000);
+  });
 
   it('a submit_experiment description of the wrong type is an error the model can correct', async () => {
     const repo = makeRepo();
@@ -127,7 +127,7 @@ describe('legal but extreme inputs work and stay bounded', () => {
     expect(result.is_error).toBe(true);
     expect(result.content).toMatch(/description must be a non-empty/);
     expect(proposal).toMatchObject({ kind: 'submitted', description: 'LR 0.03' });
-  }, 30_000);
+  });
 
   it('file_text with NUL bytes and lone surrogates is written; a view then calls it binary instead of dumping it', async () => {
     const repo = makeRepo();
@@ -143,7 +143,7 @@ describe('legal but extreme inputs work and stay bounded', () => {
     expect(lastToolResults(api.requests[2]!.body)[0]!.content).toMatch(/train.py is a binary file of \d+ bytes/);
     expect(readFileSync(path.join(repo, 'train.py')).includes(0)).toBe(true);
     expect(proposal.kind).toBe('submitted');
-  }, 30_000);
+  });
 
   it('invalid UTF-8 bytes on the wire (a proxy mangles the stream) arrive as U+FFFD and the edit still works', async () => {
     const repo = makeRepo();
@@ -182,7 +182,7 @@ describe('legal but extreme inputs work and stay bounded', () => {
     expect(proposal.kind).toBe('submitted');
     expect(lastToolResults(api.requests[1]!.body)[0]!.is_error).toBeFalsy();
     expect(readFileSync(path.join(repo, 'train.py'), 'utf8')).toMatch(/LR = 0\.03 {2}# \ufffd+\n/);
-  }, 30_000);
+  });
 });
 
 // Was an agent gap: node's spawn refuses an argument with a NUL byte (ERR_INVALID_ARG_VALUE) and
@@ -195,21 +195,21 @@ describe('bash commands the OS cannot run', () => {
     expect(result?.is_error).toBe(true);
     expect(result?.content).toMatch(/command is too long \(1048581 bytes; the limit is about 100 KB/);
     expect(proposal.kind).toBe('submitted');
-  }, 30_000);
+  });
 
   it('a bash command with a NUL byte: a tool error, the conversation goes on', async () => {
     const { proposal, result } = await afterBadCall(useTool('bash', { command: 'echo a\u0000b' }));
     expect(result?.is_error).toBe(true);
     expect(result?.content).toMatch(/command contains a NUL byte/);
     expect(proposal.kind).toBe('submitted');
-  }, 30_000);
+  });
 
   it('a command just under the limit still runs', async () => {
     const { proposal, result } = await afterBadCall(useTool('bash', { command: `echo ${'x'.repeat(90_000)} | wc -c` }));
     expect(result?.is_error).toBeFalsy();
     expect(result?.content).toMatch(/^90001\n/);
     expect(proposal.kind).toBe('submitted');
-  }, 30_000);
+  });
 });
 
 // Was an agent gap: a very long path was walked up one component at a time, then failed with
@@ -227,8 +227,8 @@ describe('a path far longer than PATH_MAX', () => {
     expect(result?.is_error).toBe(true);
     expect(result?.content).toMatch(/path is too long \(\d+ characters; the limit is 4096\)/);
     expect(proposal.kind).toBe('submitted');
-    expect(Date.now() - started).toBeLessThan(5000);
-  }, 30_000);
+    expect(Date.now() - started).toBeLessThan(20_000); // refused before any I/O: the 1 MB path once ran past 30 s
+  });
 
   it('a view of a name longer than NAME_MAX: a tool error naming the fs error', async () => {
     const { proposal, result } = await afterBadCall(editor({ command: 'view', path: `${'n'.repeat(300)}.py` }));
@@ -236,7 +236,7 @@ describe('a path far longer than PATH_MAX', () => {
     expect(result?.content).toMatch(/the view failed \(ENAMETOOLONG\)/);
     expect(result!.content.length).toBeLessThan(2000);
     expect(proposal.kind).toBe('submitted');
-  }, 30_000);
+  });
 });
 
 // Was an agent gap: str_replace took a new_str of the wrong type as '' and deleted old_str without
@@ -253,13 +253,13 @@ describe('str_replace with a new_str of the wrong type', () => {
     expect(result?.content).toMatch(says);
     expect(readFileSync(path.join(repo, 'train.py'), 'utf8')).toContain('DEPTH = 8');
     expect(proposal.kind).toBe('submitted');
-  }, 30_000);
+  });
 
   it('a new_str left out deletes old_str, as the tool documents', async () => {
     const { result, repo } = await afterBadCall(editor({ command: 'str_replace', path: 'train.py', old_str: 'DEPTH = 8\n' }));
     expect(result?.is_error).toBeFalsy();
     expect(readFileSync(path.join(repo, 'train.py'), 'utf8')).not.toContain('DEPTH');
-  }, 30_000);
+  });
 });
 
 describe('other editor fields of the wrong type are refused, naming the field', () => {
@@ -275,5 +275,5 @@ describe('other editor fields of the wrong type are refused, naming the field', 
     expect(result?.content).toMatch(says);
     expect(readFileSync(path.join(repo, 'train.py'), 'utf8')).toContain('DEPTH = 8');
     expect(proposal.kind).toBe('submitted');
-  }, 30_000);
+  });
 });

@@ -23,13 +23,16 @@ async function run(dir: string, agent: Agent, maxExperiments: number, over: Part
   return { result, events, rows: readResultsFile(path.join(dir, 'results.tsv')).rows };
 }
 
-/** A planned agent that thinks for a while before each edit, as a model does. */
-function slowAgent(plan: Edit[], thinkMs: number): Agent {
+const linesIn = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').length - 1 : 0);
+
+/** A planned agent whose every turn lasts until `log` has grown by `lines` lines: the turn (and the guard's snapshot and restore around it) overlaps the writes for sure. */
+function agentWhileGrowing(plan: Edit[], log: string, lines: number): Agent {
   const inner = new PlannedAgent(plan);
   return {
     name: inner.name,
     propose: async (ctx, signal, onActivity) => {
-      await new Promise((r) => setTimeout(r, thinkMs));
+      const from = linesIn(log);
+      while (linesIn(log) < from + lines) await new Promise((r) => setTimeout(r, 20));
       return inner.propose(ctx, signal, onActivity);
     },
   };
@@ -44,7 +47,7 @@ describe('a log redirected into the repository', () => {
     let restored: string[] = [];
     try {
       while (!fs.existsSync(log) || fs.statSync(log).size === 0) await new Promise((r) => setTimeout(r, 20));
-      const { result, events } = await run(dir, slowAgent([{ value: 0.9, description: 'a' }, { value: 0.95, description: 'b' }], 300), 2);
+      const { result, events } = await run(dir, agentWhileGrowing([{ value: 0.9, description: 'a' }, { value: 0.95, description: 'b' }], log, 10), 2);
       expect(result.exitCode).toBe(0);
       restored = events.flatMap((e) => (e.type === 'committed' ? e.restored : []));
     } finally {
@@ -58,7 +61,7 @@ describe('a log redirected into the repository', () => {
     expect(lines).toEqual(lines.map((_, i) => `line ${i}`));
     expect(restored).toEqual([]);
     expect(git(dir, 'status', '--porcelain', '--untracked-files=all')).toBe('?? night.log');
-  }, 60_000);
+  });
 });
 
 /**
@@ -112,7 +115,7 @@ describe('a measured result whose row cannot be written', () => {
     expect(recovered?.type === 'recovered' && recovered.message).toMatch(/experiment 1 \(\w{7}\) was measured before the stop: its row is written now/);
     expect(git(dir, 'log', '--format=%s', '-3')).toBe('value 0.8\nvalue 0.9\ninitial');
     expect(fs.readdirSync(path.join(dir, '.autoresearch/test/logs')).some((f) => f.startsWith(`0001-${head}`))).toBe(true);
-  }, 60_000);
+  });
 
   it('a discard is written as measured and reset away', async () => {
     const dir = makeWorkspace({ value: 1.0 });
@@ -129,7 +132,7 @@ describe('a measured result whose row cannot be written', () => {
     expect(rows[1]!.commit).toBe(lost);
     expect(git(dir, 'rev-parse', '--short=7', 'HEAD')).toBe(start);
     expect(git(dir, 'rev-parse', '--short=7', `refs/autoresearch/test/discarded/${lost}`)).toBe(lost);
-  }, 60_000);
+  });
 });
 
 describe('a row torn by a crash mid-write', () => {
@@ -150,7 +153,7 @@ describe('a row torn by a crash mid-write', () => {
     expect(fs.readFileSync(path.join(dir, saved[0]!), 'utf8')).toBe('abc1234\t0.950000\t44.0\tdisc');
     expect(rows.map((r) => r.description)).toEqual(['baseline', 'a']);
     expect(git(dir, 'status', '--porcelain', '--untracked-files=all')).toBe(''); // the saved tail is ours: excluded like results.tsv
-  }, 60_000);
+  });
 });
 
 describe('a run that prints without end', () => {
@@ -171,5 +174,5 @@ describe('a run that prints without end', () => {
     expect(Number(note?.[2])).toBe(runLog);
     expect(Number(note?.[1])).toBe(runLog - (Buffer.byteLength(text) - Buffer.byteLength(note![0])));
     expect(text).toMatch(/val_bpb:\s+0\.900000\n[\s\S]*env_key_seen:\s+no\n$/);
-  }, 60_000);
+  });
 });

@@ -110,10 +110,14 @@ describe('applyJudge', () => {
 
 // ---------- the real loop, a real Python judge ----------
 
-/** A tiny prepare.py speaking the contract: evaluate_bpb writes the verdict the program reads. */
+/**
+ * A tiny prepare.py speaking the contract: evaluate_bpb writes the verdict the program reads. Its
+ * budget (6 s) is far above what an honest run takes (python's start, a fraction of a second) on a
+ * busy machine too, and the run that trains past it sleeps half a second more.
+ */
 const JUDGE_PREPARE = `import json, os
 TIME_BUDGET = 1
-OVERHEAD_ALLOWANCE = 2
+OVERHEAD_ALLOWANCE = 5
 
 def evaluate_bpb(value, leaks=False):
     path = os.environ.get("AUTORESEARCH_RESULT_FILE")
@@ -158,7 +162,7 @@ describe('the loop with prepare.py as the judge', () => {
       { description: 'prints a better number than it scored', source: trainer({ scored: 1.2, printed: 0.1 }) },
       { description: 'prints without asking the judge', source: trainer({ scored: 0.2, skipJudge: true }) },
       { description: 'looks at the future', source: trainer({ scored: 0.3, leaks: true }) },
-      { description: 'trains past the budget', source: trainer({ scored: 0.4, sleep: 3.5 }) },
+      { description: 'trains past the budget', source: trainer({ scored: 0.4, sleep: 6.5 }) },
       { description: 'an honest improvement', source: trainer({ scored: 0.9, printed: 0.05 }) },
     ];
     const events: EngineEvent[] = [];
@@ -171,11 +175,11 @@ describe('the loop with prepare.py as the judge', () => {
       ['discard', 1.2, 'prints a better number than it scored'],
       ['crash', 0, 'prints without asking the judge (no val_bpb from prepare.py: train.py must score with prepare.evaluate_bpb)'],
       ['crash', 0, 'looks at the future (refused by prepare.py: the model sees future tokens (causality check failed))'],
-      ['crash', 0, expect.stringMatching(/^trains past the budget \(over the time budget: ran \ds, prepare.py allows 3s\)$/)],
+      ['crash', 0, expect.stringMatching(/^trains past the budget \(over the time budget: ran \d+s, prepare.py allows 6s\)$/)],
       ['keep', 0.9, 'an honest improvement'],
     ]);
     expect(rows[1]?.memoryGb).toBeCloseTo(2, 5); // memory still comes from the log
     // The second experiment's crash also shows that the first one's verdict (1.2) did not outlive its run.
     expect(git(dir, 'status', '--porcelain')).toBe('');
-  }, 60_000);
+  });
 });

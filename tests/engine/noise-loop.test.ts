@@ -95,7 +95,7 @@ describe('keeping only what beats the noise', () => {
     expect(json.noise.sigma).toBeGreaterThan(SIGMA / 3);
     expect(json.noise.sigma).toBeLessThan(SIGMA * 3);
     expect(json.noise.from).toMatch(/^pooled over \d+ experiments? run more than once \(\d+ runs\)$/);
-  }, 120_000);
+  });
 
   it('--baseline-runs 1 --confirm-runs 0 is the classic rule: exactly one run per experiment', async () => {
     const dir = workspace();
@@ -109,7 +109,7 @@ describe('keeping only what beats the noise', () => {
       expect(r.status).toBe(r.value < best ? 'keep' : 'discard');
       if (r.status === 'keep') best = r.value;
     }
-  }, 60_000);
+  });
 
   it('resumes with the noise it had: the runs are read back from results.tsv', async () => {
     const dir = workspace();
@@ -119,5 +119,5 @@ describe('keeping only what beats the noise', () => {
     expect(rows.slice(0, before.length)).toEqual(before);
     expect(rows.filter((r) => r.description === 'baseline')).toHaveLength(1); // no second baseline
     expect(rows[0]!.values).toHaveLength(3);
-  }, 60_000);
+  });
 });

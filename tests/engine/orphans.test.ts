@@ -16,11 +16,21 @@ if (!fs.existsSync(path.resolve('dist/cli/run.js'))) throw new Error('Build firs
 /** The stand-in trainer, but its child starts a session of its own before it hangs. */
 const ESCAPING_TRAINER = STAND_IN_TRAINER(0.5, 'orphan').replace('subprocess.Popen(["sleep", "1000"])', 'subprocess.Popen(["sleep", "1000"], start_new_session=True)');
 
-async function waitFor(check: () => boolean, ms = 15_000): Promise<void> {
+/** Polls `check`: a barrier on what the processes did, with a deadline only to report a hang. */
+async function waitFor(check: () => boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Alive and not a zombie (one that exits between the two looks is not running either). */
+function running(pid: number): boolean {
+  try {
+    return pidAlive(pid) && !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
@@ -50,7 +60,7 @@ describe.skipIf(os.platform() !== 'linux')('a setsid child of a run orphaned by 
       );
       expect(result.exitCode).toBe(0);
       expect(events.some((e) => e.type === 'recovered' && /orphaned training run/.test(e.message))).toBe(true);
-      await waitFor(() => !pidAlive(escaped) || /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${escaped}/stat`, 'utf8')), 5000);
+      await waitFor(() => !running(escaped));
     } finally {
       try {
         process.kill(escaped, 'SIGKILL');
@@ -58,5 +68,5 @@ describe.skipIf(os.platform() !== 'linux')('a setsid child of a run orphaned by 
         /* stopped, as it should be */
       }
     }
-  }, 60_000);
+  });
 });

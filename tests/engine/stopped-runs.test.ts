@@ -17,7 +17,8 @@ const DRIVER = path.resolve('tests/fixtures/drive-loop.mjs');
 
 /**
  * val_bpb from the seed; writes "seed value" to seeds.log as it starts. The run whose line is the
- * n-th in seeds.log hangs when the file `hold` says n, and crashes when `crash` says n.
+ * n-th in seeds.log hangs when the file `hold` says n (writing n to `held` first, for the test to
+ * wait on), and crashes when `crash` says n.
  */
 const TRAINER = `# seed-recording stand-in trainer
 import hashlib, os, random, sys, tempfile, time
@@ -32,6 +33,10 @@ def said(name):
     p = ${PID_FILE_PY('')} + name
     return os.path.exists(p) and int(open(p).read()) == nth
 if said("hold"):
+    held = ${PID_FILE_PY('held')}
+    with open(held + ".tmp", "w") as f:
+        f.write(str(nth))
+    os.replace(held + ".tmp", held)
     time.sleep(60)
 if said("crash"):
     sys.exit(1)
@@ -62,7 +67,8 @@ function flag(dir: string, name: 'hold' | 'crash', nth: number | null): void {
   else fs.writeFileSync(pidFile(dir, name), String(nth));
 }
 
-async function until(what: () => boolean, ms = 20_000): Promise<void> {
+/** Polls `what`: a barrier on what the runs did, with a deadline only to report a hang. */
+async function until(what: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!what()) {
     if (Date.now() > end) throw new Error('timed out waiting');
@@ -96,14 +102,16 @@ async function loop(dir: string, tag: string, signal = new AbortController().sig
   return { result, events, rows: readResultsFile(path.join(dir, 'results.tsv')).rows };
 }
 
-/** Drive the loop in a child process with `plan` (tests/fixtures/drive-loop.mjs), and kill -9 it while run `n` trains; its signal. */
+/** Run `n` is hanging: it has written its seed and said so in `held` (the flag `hold` made it hang). */
+const holding = (dir: string, n: number) => () => fs.existsSync(pidFile(dir, 'held')) && fs.readFileSync(pidFile(dir, 'held'), 'utf8') === String(n);
+
+/** Drive the loop in a child process with `plan` (tests/fixtures/drive-loop.mjs), and kill -9 it while run `n` hangs (flag 'hold' set to n); its signal. */
 async function killDuringRun(dir: string, plan: object, n: number): Promise<unknown> {
   const planFile = path.join(dir, '.git', 'plan.json');
   fs.writeFileSync(planFile, JSON.stringify(plan));
   const child = spawn(process.execPath, [DRIVER, dir, planFile], { cwd: dir, stdio: 'ignore' });
   const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  await until(() => seeds(dir).length === n);
-  await new Promise((r) => setTimeout(r, 300));
+  await until(holding(dir, n));
   child.kill('SIGKILL');
   return exited;
 }
@@ -114,8 +122,7 @@ describe('a baseline stopped part way', () => {
     flag(dir, 'hold', 2);
     const stop = new AbortController();
     const first = loop(dir, 'drill', stop.signal);
-    await until(() => seeds(dir).length === 2);
-    await new Promise((r) => setTimeout(r, 300));
+    await until(holding(dir, 2));
     stop.abort('SIGINT');
     const stopped = await first;
     expect(stopped.result).toEqual({ exitCode: 130, reason: 'interrupted during the baseline' });
@@ -132,7 +139,7 @@ describe('a baseline stopped part way', () => {
     const recovered = events.find((e) => e.type === 'recovered');
     expect(recovered && 'message' in recovered ? recovered.message : '').toMatch(/baseline was stopped after 1 measured run: it goes on from it/);
     expect(fs.readdirSync(path.join(dir, '.autoresearch/drill/inflight'))).toEqual([]);
-  }, 60_000);
+  });
 
   it('kill -9 during run 2: the restart stops the orphaned run, keeps run 1 and goes on with new seeds', async () => {
     const dir = workspace();
@@ -146,7 +153,7 @@ describe('a baseline stopped part way', () => {
     expect(runs.map((r) => r.seed)).toEqual([1, 2, 3, 4]);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.values).toEqual([runs[0]!.value, runs[2]!.value, runs[3]!.value]);
-  }, 60_000);
+  });
 
   it('a crash in run 2: the row counts both runs and keeps run 1; the next attempt starts past their seeds', async () => {
     const dir = workspace();
@@ -164,7 +171,7 @@ describe('a baseline stopped part way', () => {
     expect(seeds(dir).map((r) => r.seed)).toEqual([1, 2, 3, 4, 5]);
     expect(rows.map((r) => r.status)).toEqual(['crash', 'keep']);
     expect(rows[1]!.values).toHaveLength(3);
-  }, 60_000);
+  });
 });
 
 describe('a confirmation run that does not finish', () => {
@@ -180,7 +187,7 @@ describe('a confirmation run that does not finish', () => {
     const out = spawnSync(process.execPath, [path.resolve('dist/cli.js'), 'results', '--json', '--tag', 'drill'], { cwd: dir, encoding: 'utf8' });
     const json = JSON.parse(out.stdout) as { rows: { runs: number; values: number[] }[] };
     expect(json.rows[1]).toMatchObject({ runs: 2, values: [runs[3]!.value] });
-  }, 60_000);
+  });
 
   it('kill -9 during run 2: the restart logs it as an interrupted crash that keeps run 1', async () => {
     const dir = workspace();
@@ -193,5 +200,5 @@ describe('a confirmation run that does not finish', () => {
     const runs = seeds(dir);
     expect(runs).toHaveLength(5); // the restart trains nothing: the baseline is done, no experiment asked for
     expect(rows[1]).toMatchObject({ status: 'crash', description: 'ten sigma better (interrupted)', runs: 2, values: [runs[3]!.value] });
-  }, 60_000);
+  });
 });

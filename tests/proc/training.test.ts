@@ -32,13 +32,14 @@ function alive(pid: number): boolean {
   }
 }
 
-/** A python "trainer" that starts a child in a session of its own, records its pid, then (optionally) hangs. */
+/** A python "trainer" that starts a child in a session of its own, records its pid (whole, by a rename), then (optionally) hangs. */
 const escaper = (hang: boolean) =>
-  `python3 -c "import subprocess, time; p = subprocess.Popen(['sleep', '1000'], start_new_session=True); open('escaped.pid', 'w').write(str(p.pid)); ${hang ? 'time.sleep(1000)' : 'pass'}"`;
+  `python3 -c "import os, subprocess, time; p = subprocess.Popen(['sleep', '1000'], start_new_session=True); open('escaped.tmp', 'w').write(str(p.pid)); os.rename('escaped.tmp', 'escaped.pid'); ${hang ? 'time.sleep(1000)' : 'pass'}"`;
 
-async function runEscaper(hang: boolean, timeoutSec: number, signal = new AbortController().signal): Promise<{ pid: number; runIds: string[] }> {
+async function runEscaper(hang: boolean, timeoutSec: number, signal = new AbortController().signal, started?: (dir: string) => void): Promise<{ pid: number; runIds: string[] }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-proc-'));
   dirs.push(dir);
+  started?.(dir);
   const runIds: string[] = [];
   await runTraining({
     cmd: escaper(hang),
@@ -56,22 +57,29 @@ async function runEscaper(hang: boolean, timeoutSec: number, signal = new AbortC
 
 describe.skipIf(os.platform() !== 'linux')('a process that left the run\'s process group', () => {
   it('is killed when the run times out', async () => {
-    const { pid, runIds } = await runEscaper(true, 1);
+    // The timeout must outlast python's start and the escape (a fraction of a second), on a busy machine too.
+    const { pid, runIds } = await runEscaper(true, 5);
     expect(runIds).toHaveLength(1);
     expect(alive(pid)).toBe(false);
-  }, 20_000);
+  });
 
   it('is killed when the user stops the program', async () => {
     const ctl = new AbortController();
-    setTimeout(() => ctl.abort('SIGINT'), 1000);
-    const { pid } = await runEscaper(true, 60, ctl.signal);
+    // Stopped once the escaped process exists (it has written its pid), not after a guessed delay.
+    const { pid } = await runEscaper(true, 60, ctl.signal, (dir) => {
+      const poll = setInterval(() => {
+        if (!fs.existsSync(path.join(dir, 'escaped.pid'))) return;
+        clearInterval(poll);
+        ctl.abort('SIGINT');
+      }, 20);
+    });
     expect(alive(pid)).toBe(false);
-  }, 20_000);
+  });
 
   it('is killed when the run exits on its own', async () => {
     const { pid } = await runEscaper(false, 60);
     expect(alive(pid)).toBe(false);
-  }, 20_000);
+  });
 
   it('is found by its marker, and only by its own', async () => {
     const id = `test-${process.pid}-${Date.now()}`;
@@ -81,5 +89,5 @@ describe.skipIf(os.platform() !== 'linux')('a process that left the run\'s proce
     expect(markedPids(id)).toEqual([child.pid]);
     expect(markedPids(id.slice(0, -1))).toEqual([]);
     expect(markedPids(`${id}0`)).toEqual([]);
-  }, 20_000);
+  });
 });

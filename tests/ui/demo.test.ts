@@ -48,7 +48,7 @@ describe('autoresearch demo', () => {
     expect(text).toContain('finished: reached --max-experiments 6 (exit 0) · 7 experiments: 4 keep, 2 discard, 1 crash');
     expect(text).toContain(`Demo finished in`);
     console.log(`demo (sped up) took ${seconds.toFixed(1)} s`);
-  }, 120_000);
+  });
 
   it('refuses a directory that is not empty, and explains --dir', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-demo-test-'));
