@@ -211,7 +211,8 @@ describe('bash guards', () => {
 
   it('kills the whole process tree past the time limit', async () => {
     const repo = makeRepo();
-    api = await startFakeApi((_b, i) => (i === 0 ? turn(bash('sleep 600 & echo "CHILD=$! $(readlink /proc/self/ns/pid)"; sleep 600; wait')) : i === 1 ? turn(editor({ command: 'str_replace', path: 'train.py', old_str: 'LR = 0.02', new_str: 'LR = 0.03' })) : submitTurn));
+    const mark = `guards-${process.pid}-limit`; // in the child's environment: hostPid tells it from a process of a later namespace with the same number
+    api = await startFakeApi((_b, i) => (i === 0 ? turn(bash(`AUTORESEARCH_RUN=${mark} sleep 600 & echo "CHILD=$! $(readlink /proc/self/ns/pid) ${mark}"; sleep 600; wait`)) : i === 1 ? turn(editor({ command: 'str_replace', path: 'train.py', old_str: 'LR = 0.02', new_str: 'LR = 0.03' })) : submitTurn));
     const started = Date.now();
     // The limit must outlast the shell's start and its echo (a fraction of a second), on a busy machine too.
     const proposal = await agentFor(api.url, { bashTimeoutMs: 4000 }).propose(context(repo), new AbortController().signal, () => {});
@@ -220,8 +221,8 @@ describe('bash guards', () => {
     const r = lastToolResults(api.requests[1]!.body)[0]!;
     expect(r.is_error).toBe(true);
     expect(r.content).toMatch(/stopped after 4 s, its whole process tree killed/);
-    // The pid as the (possibly sandboxed) shell saw it, with its PID namespace: mapped to ours.
-    const child = /CHILD=(\d+ \S+)/.exec(r.content)?.[1] ?? '';
+    // The pid as the (possibly sandboxed) shell saw it, with its PID namespace and marker: mapped to ours.
+    const child = /CHILD=(\d+ \S+ \S+)/.exec(r.content)?.[1] ?? '';
     expect(Number(child.split(' ')[0])).toBeGreaterThan(0);
     expect(alive(hostPid(child))).toBe(false);
   });
@@ -239,7 +240,8 @@ describe('bash guards', () => {
 
   it('stops at once on abort, killing a running command and leaving the repo on its rails', async () => {
     const repo = makeRepo();
-    api = await startFakeApi(() => turn(bash('git checkout -q -b runaway; sleep 600 & echo "CHILD=$! $(readlink /proc/self/ns/pid)" > run.log.tmp; mv run.log.tmp run.log; sleep 600')));
+    const mark = `guards-${process.pid}-abort`; // in the child's environment: hostPid tells it from a process of a later namespace with the same number
+    api = await startFakeApi(() => turn(bash(`git checkout -q -b runaway; AUTORESEARCH_RUN=${mark} sleep 600 & echo "CHILD=$! $(readlink /proc/self/ns/pid) ${mark}" > run.log.tmp; mv run.log.tmp run.log; sleep 600`)));
     const ctl = new AbortController();
     const p = agentFor(api.url).propose(context(repo), ctl.signal, () => {});
     // Stopped once the command runs (its child has started and said so), not after a guessed delay.
@@ -248,7 +250,7 @@ describe('bash guards', () => {
     ctl.abort();
     await expect(p).rejects.toThrow();
     expect(Date.now() - t0).toBeLessThan(60_000); // not waited for: the command would sleep 600 s
-    const child = /CHILD=(\d+ \S+)/.exec(readFileSync(path.join(repo, 'run.log'), 'utf8'))?.[1] ?? '';
+    const child = /CHILD=(\d+ \S+ \S+)/.exec(readFileSync(path.join(repo, 'run.log'), 'utf8'))?.[1] ?? '';
     expect(Number(child.split(' ')[0])).toBeGreaterThan(0);
     expect(alive(hostPid(child))).toBe(false);
     expect(git(repo, 'symbolic-ref', 'HEAD')).toBe('refs/heads/autoresearch/test');

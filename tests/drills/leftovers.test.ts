@@ -64,7 +64,7 @@ describe('leftovers of killed processes', () => {
     const trainer = [
       'import hashlib, os, subprocess, tempfile',
       'worker = subprocess.Popen(["sleep", "600"])',
-      `open(${PID_FILE_PY('worker.pid')}, "w").write(f"{worker.pid} {os.readlink('/proc/self/ns/pid')}")`,
+      `open(${PID_FILE_PY('worker.pid')}, "w").write(f"{worker.pid} {os.readlink('/proc/self/ns/pid')} {os.environ['AUTORESEARCH_RUN']}")`,
       'print("---")',
       'print("val_bpb:          0.500000")',
       'print("peak_vram_mb:     1024.0", flush=True)',

@@ -87,7 +87,7 @@ describe('stopping the program', () => {
         'def stubborn(*_):',
         `    p = ${PID_FILE_PY('sigterm')}`,
         '    with open(p + ".tmp", "w") as f:',
-        `        f.write(f"{os.getpid()} {os.readlink('/proc/self/ns/pid')}")`,
+        `        f.write(f"{os.getpid()} {os.readlink('/proc/self/ns/pid')} {os.environ.get('AUTORESEARCH_RUN', '')}")`,
         '    os.replace(p + ".tmp", p)',
         'signal.signal(signal.SIGTERM, stubborn)',
         '',

@@ -24,7 +24,11 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** A trainer that says which SLURM job it runs in; with `meet`, it waits until another run has started too. */
+/**
+ * A trainer that says which SLURM job it runs in; with `meet`, it waits until another run has
+ * started too, and until the test has seen a run reported running with its job (the file `seen`):
+ * a run that ended within the second between the loop's reports would show none.
+ */
 const JOB_TRAINER = (value: number, meet = false) => `# stand-in trainer that reports its SLURM job
 import glob, hashlib, os, sys, tempfile, time
 print("slurm_job_id: " + os.environ.get("SLURM_JOB_ID", "none"), flush=True)
@@ -32,9 +36,9 @@ if ${meet ? 'True' : 'False'}:
     mine = ${PID_FILE_PY('meet-')} + os.environ["SLURM_JOB_ID"]
     open(mine, "w").close()
     deadline = time.time() + 60
-    while len(glob.glob(${PID_FILE_PY('meet-')} + "*")) < 2:
+    while len(glob.glob(${PID_FILE_PY('meet-')} + "*")) < 2 or not os.path.exists(${PID_FILE_PY('seen')}):
         if time.time() > deadline:
-            sys.exit("no other run started while this one ran")
+            sys.exit("no other run started while this one ran, or none was reported running")
         time.sleep(0.2)
 print("---")
 print(f"val_bpb:          {${value}:.6f}")
@@ -76,7 +80,14 @@ describe('the loop on SLURM', { timeout: 180_000 }, () => {
           return { kind: 'submitted', description: `value ${value}`, usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 } };
         },
       },
-      { onEvent: (e) => events.push(e), signal: new AbortController().signal, env: { ...cluster.env, ANTHROPIC_API_KEY: 'sk-ant-secret' } },
+      {
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'training' && e.state === 'running' && e.jobId !== undefined) fs.writeFileSync(pidFile(dir, 'seen'), '');
+        },
+        signal: new AbortController().signal,
+        env: { ...cluster.env, ANTHROPIC_API_KEY: 'sk-ant-secret' },
+      },
       slurm(),
     );
     expect(result.exitCode).toBe(0);
@@ -96,6 +107,7 @@ describe('the loop on SLURM', { timeout: 180_000 }, () => {
     expect(cluster.queue()).toEqual([]);
     const meet = pidFile(dir, 'meet-');
     for (const f of fs.readdirSync(path.dirname(meet))) if (f.startsWith(path.basename(meet))) fs.rmSync(path.join(path.dirname(meet), f));
+    fs.rmSync(pidFile(dir, 'seen'), { force: true });
   });
 
   it('a run over its --mem is a crash with reason OOM', async (ctx) => {

@@ -38,7 +38,7 @@ if MODE == "hang":
     time.sleep(1000)
 if MODE == "orphan":
     child = subprocess.Popen(["sleep", "1000"])
-    open(${PID_FILE_PY('orphan.pid')}, "w").write(f"{child.pid} {os.readlink('/proc/self/ns/pid')}")
+    open(${PID_FILE_PY('orphan.pid')}, "w").write(f"{child.pid} {os.readlink('/proc/self/ns/pid')} {os.environ.get('AUTORESEARCH_RUN', '')}")
     time.sleep(1000)
 if SLEEP:
     time.sleep(SLEEP)
