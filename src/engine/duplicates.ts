@@ -78,23 +78,3 @@ export function findDuplicate(code: string, rows: readonly ResultRow[], inFlight
   const other = inFlight.find((f) => f.code === code);
   return other ? { kind: 'in-flight', experiment: other.experiment, description: other.description } : null;
 }
-
-/** What the model hears when it submits code already measured or in flight: which experiment, and what to do instead. */
-export function duplicateAnswer(dup: Duplicate, metric: string): string {
-  const what = `experiment #${dup.experiment} ("${clipLine(dup.description, 160)}")`;
-  const result =
-    dup.kind === 'in-flight'
-      ? 'it is in flight right now (drafted or training on another GPU); its result is not in yet'
-      : dup.row.status === 'crash'
-        ? `it crashed (${crashReason(dup.row) ?? 'unknown reason'})`
-        : `it was measured: ${dup.row.status}, ${metric} ${dup.row.value.toFixed(6)}${dup.row.verdict ? ` (${clipLine(dup.row.verdict, 120)})` : ''}`;
-  return (
-    `Error: not submitted. The editable files are identical to ${what}: ${result}. ` +
-    'Training the same code again would only repeat that result. Make a different change (or build on that one), then call submit_experiment again.'
-  );
-}
-
-function clipLine(text: string, max: number): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
-}

@@ -115,13 +115,13 @@ class Experiment {
     lab.phase('committing', n, this.slot, description);
     this.description = description;
     if (notes) this.notes = notes;
+    // askAgent has put it in flight with the code just committed: only a move onto a newer best changes it.
     this.commit = await this.worktree.commitFiles(changed, description);
-    await this.markInFlight();
     lab.note(n, { phase: 'waiting', base: this.base, commit: this.commit, description, ...(this.notes ? { notes: this.notes } : {}) });
     this.announceCommit(restored);
   }
 
-  /** Tell drafts made meanwhile what this experiment is, and its code, so that they neither propose nor submit it again. */
+  /** After a move onto a newer best: tell drafts made meanwhile the experiment's new code, so that they do not submit it again. */
   private async markInFlight(): Promise<void> {
     this.lab.inFlight.set(this.n, { description: this.description, code: await this.lab.codeOf(this.commit) });
   }
@@ -274,7 +274,6 @@ class Experiment {
       if (fix.notes) this.notes = fix.notes;
       lab.phase('committing', n, this.slot, `fix ${attempt}: ${this.description}`);
       this.commit = await this.worktree.commitFiles(changed, this.description);
-      await this.markInFlight();
       lab.note(n, { commit: this.commit, description: this.description, ...(this.notes ? { notes: this.notes } : {}) });
       this.announceCommit(fix.restored);
       outcome = await this.trainOnce(detail);

@@ -14,7 +14,7 @@ import { duplicatesPath, experimentLogPath, readExperimentState, tagDir, verdict
 import { scrubEnv } from '../proc/env.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import { freeBytes, readLogTail } from '../proc/training.js';
-import { readRegular, realDirectory } from '../proc/untrusted-file.js';
+import { readAsGitSees, readRegular, realDirectory } from '../proc/untrusted-file.js';
 import { describe, judgeRun, standingOf, type Outcome } from './decide.js';
 import { findDuplicate, fingerprint, fingerprintOfFiles } from './duplicates.js';
 import { DEFAULT_PLATEAU } from './plateau.js';
@@ -229,7 +229,7 @@ export class Lab {
     const changed = (await tree.changedPaths()).filter((p) => editable.includes(p));
     if (changed.length === 0) return { kind: 'skipped', reason: 'the agent submitted without changing an editable file', usage: proposal.usage };
     // The program's own check, whatever the agent: code already measured or in flight is not trained again.
-    const code = await this.codeOfFiles(tree.dir);
+    const code = this.codeOfFiles(tree.dir);
     const others = [...this.inFlight].filter(([n]) => n !== experiment).map(([n, f]) => ({ experiment: n, description: f.description, ...(f.code ? { code: f.code } : {}) }));
     const duplicate = findDuplicate(code, this.rows, others);
     // Claimed at once (no await since the check): two drafts of the same code finishing together cannot both pass.
@@ -243,20 +243,8 @@ export class Lab {
   }
 
   /** The fingerprint of the editable files as they stand in `dir` (engine/duplicates.ts). */
-  async codeOfFiles(dir: string): Promise<string> {
-    const files = new Map<string, Buffer | null>();
-    for (const rel of this.config.editable) {
-      // lstat first: a symlink the model left is read as what it is, never followed
-      let data: Buffer | null = null;
-      try {
-        const st = fs.lstatSync(path.join(dir, rel));
-        data = st.isFile() ? fs.readFileSync(path.join(dir, rel)) : st.isSymbolicLink() ? Buffer.from(fs.readlinkSync(path.join(dir, rel))) : null;
-      } catch {
-        data = null;
-      }
-      files.set(rel, data);
-    }
-    return fingerprintOfFiles(files);
+  codeOfFiles(dir: string): string {
+    return fingerprintOfFiles(readAsGitSees(dir, this.config.editable));
   }
 
   /** The fingerprint of the editable files in a commit, from git's tree (the same as codeOfFiles of its checkout). */

@@ -85,6 +85,26 @@ export function appendRegular(file: string, text: string): void {
   }
 }
 
+/**
+ * Files as git would record them, read without following anything the model may have left: a
+ * regular file's bytes, a symlink's target text; null where the path is absent or anything else.
+ */
+export function readAsGitSees(dir: string, paths: readonly string[]): Map<string, Buffer | null> {
+  const files = new Map<string, Buffer | null>();
+  for (const rel of paths) {
+    const file = path.join(dir, rel);
+    let data: Buffer | null = null;
+    try {
+      const st = fs.lstatSync(file);
+      data = st.isFile() ? fs.readFileSync(file) : st.isSymbolicLink() ? Buffer.from(fs.readlinkSync(file)) : null;
+    } catch {
+      data = null;
+    }
+    files.set(rel, data);
+  }
+  return files;
+}
+
 /** Make `dir` a real directory: a symlink, file or anything else at its name is removed first. */
 export function realDirectory(dir: string): void {
   try {

@@ -6,11 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { countsAsMeasured, crashReason, duplicateAnswer, findDuplicate, fingerprint, fingerprintOfFiles, gitBlobId } from '../../src/engine/duplicates.js';
+import { duplicateAnswer } from '../../src/agent/shared/tools.js';
+import { countsAsMeasured, crashReason, findDuplicate, fingerprint, fingerprintOfFiles, gitBlobId } from '../../src/engine/duplicates.js';
 import { CHUNK, foldedCount, historyLine, historyText, notesText, shortVerdict } from '../../src/engine/history.js';
 import { nearMisses, plateauText, sinceLastKeep } from '../../src/engine/plateau.js';
 import { codeRef, renderJournal } from '../../src/ledger/journal.js';
 import { GitRepo } from '../../src/git/repo.js';
+import { readAsGitSees } from '../../src/proc/untrusted-file.js';
 import { ZERO_USAGE, type ResultRow } from '../../src/engine/types.js';
 import { git, makeWorkspace } from '../helpers/workspace.js';
 
@@ -42,6 +44,12 @@ describe('the code fingerprint', () => {
     const fromFiles = fingerprintOfFiles(new Map([['missing.py', null], ['train.py', text]]));
     expect(fromFiles).toBe(fromTree); // path order does not matter
     expect(fingerprintOfFiles(new Map([['train.py', Buffer.concat([text, Buffer.from('\n')])]]))).not.toBe(fingerprintOfFiles(new Map([['train.py', text]])));
+    // A symlink is read as git records it (its target's name), never followed: both sides agree on it too.
+    fs.symlinkSync('train.py', path.join(dir, 'link.py'));
+    git(dir, 'add', 'link.py');
+    git(dir, 'commit', '-qm', 'link');
+    const linked = await repo.lsTree('HEAD', ['train.py', 'link.py']);
+    expect(fingerprintOfFiles(readAsGitSees(dir, ['train.py', 'link.py']))).toBe(fingerprint([['train.py', linked.get('train.py') ?? null], ['link.py', linked.get('link.py') ?? null]]));
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -12,9 +12,10 @@ import { shellGitConfig, type ShellGit } from '../../proc/sandbox.js';
 import path from 'node:path';
 import { runGit } from '../../git/repo.js';
 import { addUsage, ZERO_USAGE, type AgentActivity, type ExperimentContext, type Proposal, type Usage } from '../../engine/types.js';
-import { duplicateAnswer, findDuplicate, fingerprintOfFiles } from '../../engine/duplicates.js';
+import { findDuplicate, fingerprintOfFiles } from '../../engine/duplicates.js';
+import { readAsGitSees } from '../../proc/untrusted-file.js';
 import { buildPromptParts, joinPrompt, NUDGE, type PromptParts } from './prompt.js';
-import { sanitizeDescription, sanitizeNotes, SUBMIT_TOOL, summarizeToolCall, ToolRunner } from './tools.js';
+import { duplicateAnswer, sanitizeDescription, sanitizeNotes, SUBMIT_TOOL, summarizeToolCall, ToolRunner } from './tools.js';
 import { Transcript, transcriptPath } from './transcript.js';
 
 /** A tool call as the model made it. `malformed` says why its arguments could not be read (they are then not run). */
@@ -162,7 +163,7 @@ export async function converse(ctx: ExperimentContext, opts: ConversationOptions
           }
           // The same code as an experiment already measured (or in flight) is not trained again: the
           // model hears which one, and may make another change within its tool-call budget.
-          const duplicate = findDuplicate(fingerprintOfFiles(await readEditable(ctx.repoDir, ctx.editable)), ctx.history, ctx.inFlight);
+          const duplicate = findDuplicate(fingerprintOfFiles(readAsGitSees(ctx.repoDir, ctx.editable)), ctx.history, ctx.inFlight);
           if (duplicate) {
             results.push({ id: call.id, name: call.name, text: duplicateAnswer(duplicate, ctx.metric), isError: true });
             emit({ kind: 'duplicate', of: duplicate.experiment, description: duplicate.description });

@@ -7,7 +7,7 @@
 // free-text field is cut to a fixed length, so each experiment adds at most one line.
 // Pure: a function of the ExperimentContext only.
 
-import { historyText, notesText } from '../../engine/history.js';
+import { clipText, historyText, notesText } from '../../engine/history.js';
 import { plateauText } from '../../engine/plateau.js';
 import type { ExperimentContext } from '../../engine/types.js';
 
@@ -22,11 +22,8 @@ export const DEFAULT_LIMITS: PromptLimits = { descriptionChars: 160, logTailChar
 /** Where the model finds the full journal when the context does not say (relative to its working tree). */
 export const DEFAULT_JOURNAL = '.autoresearch/journal.md';
 
-/** One line, at most `max` characters, ellipsis when cut. */
-export function clip(text: string, max: number): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length <= max ? line : `${line.slice(0, Math.max(0, max - 1))}…`;
-}
+/** One line, at most `max` characters, ellipsis when cut (the history's own clipping). */
+export const clip = clipText;
 
 /** The last `max` characters of a text, cut at a line boundary when possible. */
 export function tail(text: string, max: number): string {

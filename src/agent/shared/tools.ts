@@ -5,6 +5,8 @@
 // git guard, which undoes anything outside the rules and tells the model what it undid.
 
 import { restoreGitState, snapshotGitState } from '../../git/guard.js';
+import { crashReason, type Duplicate } from '../../engine/duplicates.js';
+import { clipText } from '../../engine/history.js';
 import type { ShellGit } from '../../proc/sandbox.js';
 import { runBash, unrunnableCommand } from './bash.js';
 import { runEditor, type EditorInput } from './editor.js';
@@ -30,6 +32,21 @@ export function sanitizeNotes(raw: unknown): string {
   // eslint-disable-next-line no-control-regex
   const line = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
   return line.length <= NOTES_MAX ? line : `${line.slice(0, NOTES_MAX - 1)}…`;
+}
+
+/** What the model hears when it submits code already measured or in flight: which experiment, and what to do instead. */
+export function duplicateAnswer(dup: Duplicate, metric: string): string {
+  const what = `experiment #${dup.experiment} ("${clipText(dup.description, 160)}")`;
+  const result =
+    dup.kind === 'in-flight'
+      ? 'it is in flight right now (drafted or training on another GPU); its result is not in yet'
+      : dup.row.status === 'crash'
+        ? `it crashed (${crashReason(dup.row) ?? 'unknown reason'})`
+        : `it was measured: ${dup.row.status}, ${metric} ${dup.row.value.toFixed(6)}${dup.row.verdict ? ` (${clipText(dup.row.verdict, 120)})` : ''}`;
+  return (
+    `Error: not submitted. The editable files are identical to ${what}: ${result}. ` +
+    'Training the same code again would only repeat that result. Make a different change (or build on that one), then call submit_experiment again.'
+  );
 }
 
 /** A description fit for one results.tsv cell: one line, no tabs or control characters, bounded. */
