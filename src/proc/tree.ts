@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 
 export const RUN_MARKER = 'AUTORESEARCH_RUN';
+/** How long to wait, after SIGKILL, for a tree to be gone before going on without it. */
+const KILL_PATIENCE_MS = 10_000;
 
 /** Unique per run: a marker shared by two runs would let one kill the other's processes. */
 export function newRunId(): string {
@@ -101,7 +103,9 @@ export async function killTree(pid: number, graceMs = 3000, runId?: string): Pro
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && alive()) await new Promise((r) => setTimeout(r, 50));
     if (alive()) signalAll('SIGKILL');
-    for (let i = 0; i < 40 && alive(); i++) await new Promise((r) => setTimeout(r, 25));
+    // A killed process still has to be scheduled to die; on a loaded machine that takes a while.
+    const killDeadline = Date.now() + KILL_PATIENCE_MS;
+    while (Date.now() < killDeadline && alive()) await new Promise((r) => setTimeout(r, 25));
   }
   if (!groupAlive(pid)) liveGroups.delete(pid);
 }

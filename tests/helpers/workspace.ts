@@ -100,13 +100,20 @@ export class PlannedAgent implements Agent {
   }
 }
 
+/** Whether the process can still run: a zombie (killed, not yet reaped by init) counts as gone. */
 export function pidAlive(pid: number | null): boolean {
   if (pid === null) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // The state is the field after the parenthesised command name, which may itself hold spaces.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false; // gone while we looked
   }
 }
 
