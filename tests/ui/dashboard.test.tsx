@@ -108,21 +108,25 @@ describe('Dashboard panels', () => {
     ]);
   });
 
-  it('recent results: the newest row leads with its verdict and margin, said once', () => {
+  it('recent results: the newest row shows its description, then its verdict and margin where there is room, said once', () => {
     const verdict = 'better by 0.006700, noise allows 0.004100 (σ 0.002000, 4 degrees of freedom)';
     const kept = reduce(agentState, {
       type: 'result', at: at(2000), experiment: 4, row: { ...keepRow, commit: 'e000005', value: 0.9845, values: [0.984, 0.9845, 0.985], description: 'add 5% lr warmup' },
       standing: agentState.standing, verdict, noise: { sigma: 0.002, df: 4, runs: 6 },
     });
     const newest = (s: typeof kept, columns = 140) => panel(frameOf(s, at(2001), columns), 'Recent results').filter((l) => /^ +\d+ {2}/.test(l)).at(-1);
-    expect(newest(kept)).toBe('    4  e000005  0.984500    44.2  keep     mean of 3 runs, better by 0.006700, noise allows 0.004100 · add 5% lr warmup');
+    expect(newest(kept)).toBe('    4  e000005  0.984500    44.2  keep     add 5% lr warmup · mean of 3 runs, better by 0.006700, noise allows 0.004100');
+    // At 80 columns the verdict does not fit beside it: the description stands alone, whole.
+    expect(newest(kept, 80)).toBe('    4  e000005  0.984500    44.2  keep     add 5% lr warmup');
     // A discard within the noise: its description ends in the same words, so they are not repeated.
     const within = 'within noise: better by 0.000100, noise allows 0.004100 (σ 0.002000, 4 degrees of freedom)';
     const discarded = reduce(kept, {
       type: 'result', at: at(2100), experiment: 5, row: { ...keepRow, commit: 'f000006', status: 'discard', value: 0.9844, values: [0.984, 0.9844, 0.9848], description: `qk-norm (${within})` },
       standing: kept.standing, verdict: within,
     });
-    expect(newest(discarded)).toBe('    5  f000006  0.984400    44.2  discard  mean of 3 runs, within noise: better by 0.000100, noise allows 0.004100 · qk-norm');
+    expect(newest(discarded)).toBe('    5  f000006  0.984400    44.2  discard  qk-norm · mean of 3 runs, within noise: better by 0.000100, noise allows 0.004100');
+    // Too narrow for both: the description as logged, which ends in the same words, cut to the width.
+    expect(newest(discarded, 80)).toBe('    5  f000006  0.984400    44.2  discard  qk-norm (within noise: better by 0.0…');
     // Only the newest: the row before it shows its description alone.
     expect(panel(frameOf(discarded, at(2101), 120), 'Recent results').some((l) => l === '    4  e000005  0.984500    44.2  keep     add 5% lr warmup')).toBe(true);
     // A plain "not better" adds nothing to the row.

@@ -2,7 +2,7 @@
 
 import { Text } from 'ink';
 import type { DashboardState, RecentRow } from '../state.js';
-import { fit, formatValue, oneLine } from '../format.js';
+import { fit, formatValue, oneLine, textWidth } from '../format.js';
 import { STATUS_COLOR } from '../layout.js';
 import { Line, Section } from './Section.js';
 
@@ -16,12 +16,18 @@ export function verdictText(row: RecentRow['row'], verdict: string | undefined):
   return `${runs}${oneLine(verdict).replace(/ \(σ [^)]*\)$/, '')}`;
 }
 
-/** The newest row's description, led by its verdict (said once: a discard's description already ends in it). */
-function describeNewest(r: RecentRow): string {
+/**
+ * The newest row's description, then its verdict when the whole of both fits (said once: a
+ * discard's description already ends in it). What the change was matters more than the margin, so
+ * a narrow terminal shows the description alone; `autoresearch results` has every verdict.
+ */
+export function describeNewest(r: RecentRow, width: number): string {
   const desc = oneLine(r.row.description);
   const v = verdictText(r.row, r.verdict);
   if (!v || !r.verdict) return desc;
-  return `${v} · ${desc.replace(` (${oneLine(r.verdict)})`, '')}`;
+  const bare = desc.replace(` (${oneLine(r.verdict)})`, '');
+  const both = `${bare} · ${v}`;
+  return textWidth(both) <= width ? both : desc;
 }
 
 export function Recent({ state, width, rows }: { state: DashboardState; width: number; rows: number }) {
@@ -36,7 +42,7 @@ export function Recent({ state, width, rows }: { state: DashboardState; width: n
       `${fit(String(experiment), 4, 'right')}  ${fit(row.commit, 7)}  ` +
       `${fit(row.status === 'crash' ? '—' : formatValue(row.value), valueWidth, 'right')}  ` +
       `${fit(row.status === 'crash' ? '—' : row.memoryGb.toFixed(1), 6, 'right')}  ${fit(row.status, 7)}  ` +
-      fit(i === shown.length - 1 ? describeNewest(r) : oneLine(row.description), Math.max(0, inner - fixed));
+      fit(i === shown.length - 1 ? describeNewest(r, Math.max(0, inner - fixed)) : oneLine(row.description), Math.max(0, inner - fixed));
     return { key: `${experiment}-${row.commit}-${row.startedAt}`, text, color: STATUS_COLOR[row.status] };
   });
   const pad = Math.max(0, rows - lines.length);
