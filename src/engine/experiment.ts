@@ -8,7 +8,7 @@ import path from 'node:path';
 import { GitRepo, short } from '../git/repo.js';
 import { clearExperimentState, worktreePath, writeExperimentState } from '../ledger/state.js';
 import type { Outcome } from './decide.js';
-import { DISK_FULL, discardedRef, fixLogTail, interruptExitCode, movedRef, RUN_LOG, slotField, type AgentEdit, type Lab, type Mutex, type Slot } from './lab.js';
+import { allEnded, DISK_FULL, discardedRef, fixLogTail, interruptExitCode, movedRef, RUN_LOG, slotField, type AgentEdit, type Lab, type Slot, type SlotPool } from './lab.js';
 import { measuredOn, needsRebase, settle } from './schedule.js';
 import { addUsage, ZERO_USAGE, type ResultRow, type Status, type Usage } from './types.js';
 
@@ -21,11 +21,12 @@ export type ExperimentEnd =
   | { kind: 'stop'; reason: string; exitCode: number };
 
 /**
- * Run experiment `n` on `slot`. `gpu` is the slot's GPU, taken in turn; `drafting` is aborted when
- * the loop stops starting experiments for good (a fatal error elsewhere), which ends unfinished drafts.
+ * Run experiment `n` on `slot`, whose GPU it takes in turn from `pool` (its confirmation runs may
+ * take idle ones too); `drafting` is aborted when the loop stops starting experiments for good (a
+ * fatal error elsewhere), which ends unfinished drafts.
  */
-export async function runExperiment(lab: Lab, n: number, slot: Slot, gpu: Mutex, drafting: AbortSignal): Promise<ExperimentEnd> {
-  return new Experiment(lab, n, slot, gpu, drafting).run();
+export async function runExperiment(lab: Lab, n: number, slot: Slot, pool: SlotPool, drafting: AbortSignal): Promise<ExperimentEnd> {
+  return new Experiment(lab, n, slot, pool, drafting).run();
 }
 
 class Experiment {
@@ -40,12 +41,14 @@ class Experiment {
   private description = '';
   private notes: string | undefined; // what the model learned, for later experiments
   private runs = 0; // training runs so far: each gets the next seed
+  private ownRun = 0; // the seed index of this slot's latest run, whose log is the worktree's run.log
+  private idle: { slot: Slot; release: () => void }[] = []; // idle slots taken for the next confirmation runs
 
   constructor(
     private readonly lab: Lab,
     private readonly n: number,
     private readonly slot: Slot,
-    private readonly gpu: Mutex,
+    private readonly pool: SlotPool,
     drafting: AbortSignal,
   ) {
     this.dir = worktreePath(lab.dir, lab.tag, n);
@@ -73,7 +76,7 @@ class Experiment {
       end = await this.draft();
       if (end) return end;
       lab.phase('waiting', n, this.slot, this.description);
-      const turn = await this.gpu.acquire();
+      const turn = await this.pool.gpuOf(this.slot).acquire();
       try {
         end = await this.trainAndSettle();
         return end;
@@ -153,12 +156,13 @@ class Experiment {
     if (moved) return moved;
     const beaten: string[] = []; // earlier bests this change beat, each before the best moved again
     let values: number[] = []; // the measured runs of the code as it is now
-    let outcome = await this.trainWithFixes(lab.config.runCmd);
+    let outcomes = [await this.trainWithFixes(lab.config.runCmd)];
     for (;;) {
-      if (outcome.kind === 'measured') {
-        values.push(outcome.value);
-        lab.noteIfPossible(n, { values: [...values] }); // a kill before the row is written still logs these runs
-      }
+      for (const o of outcomes) if (o.kind === 'measured') values.push(o.value);
+      if (outcomes.some((o) => o.kind === 'measured')) lab.noteIfPossible(n, { values: [...values] }); // a kill before the row is written still logs these runs
+      // Runs that trained at once are judged together; any crash among them stands for them all (a stop by the user first).
+      const outcome = outcomes.find((o) => o.kind === 'crash' && o.reason === 'interrupted') ?? outcomes.find((o) => o.kind === 'crash') ?? outcomes.at(-1)!;
+      let aside = 0; // confirmation runs to train at once on idle slots, beside this slot's
       // Held until the row is written and the branch moved: `return await` below, not `return`, or
       // the lock would go the moment record() first awaits, and another experiment could settle
       // against a best that is about to change.
@@ -175,7 +179,12 @@ class Experiment {
         const note = measuredOn(beaten, this.base);
         if (settlement.kind === 'confirm') {
           this.keepRunLog();
-          detail = `confirming #${n}: run ${values.length + 1} of ${1 + lab.config.confirmRuns}, a new seed`;
+          // Every run the rule may still ask for can train now on a GPU that is idle: wall time is
+          // what a waiting keep costs the branch (runs it turns out not to need are the price).
+          const idle = await this.pool.takeIdle(lab.config.confirmRuns - values.length, this.slot);
+          aside = idle.length;
+          this.idle = idle;
+          detail = confirmDetail(n, values.length, aside, lab.config.confirmRuns);
         } else if (settlement.kind === 'rerun' && best) {
           this.keepRunLog();
           lab.noteIfPossible(n, { values: [] }); // the runs measured the code before the move, not the code after it
@@ -198,19 +207,38 @@ class Experiment {
       } finally {
         release();
       }
-      outcome = await this.trainOnce(detail);
+      outcomes = aside > 0 ? await this.trainWithIdle(detail) : [await this.trainOnce(detail)];
     }
   }
 
   /** One run of the worktree's code, with the next seed of this experiment. */
   private trainOnce(detail: string): Promise<Outcome> {
     this.lab.noteIfPossible(this.n, { runs: this.runs + 1 }); // experiment numbers keep seeds apart: this only informs
+    this.ownRun = this.runs;
     return this.lab.train(this.n, this.dir, this.slot, detail, this.runs++);
   }
 
-  /** Keep the log of a run that is not the experiment's last (the last one is kept with the row). */
+  /** This slot's run and one on each idle slot taken (this.idle) at once, each with its own seed; the idle slots handed back after. */
+  private async trainWithIdle(detail: string): Promise<Outcome[]> {
+    const idle = this.idle;
+    this.idle = [];
+    const first = this.runs;
+    this.runs += 1 + idle.length;
+    this.ownRun = first;
+    this.lab.noteIfPossible(this.n, { runs: this.runs });
+    try {
+      return await allEnded([
+        this.lab.train(this.n, this.dir, this.slot, detail, first),
+        ...idle.map(({ slot }, i) => this.lab.trainAside(this.n, this.commit, slot, first + 1 + i)),
+      ]);
+    } finally {
+      for (const { release } of idle) release();
+    }
+  }
+
+  /** Keep the log of this slot's last run when it is not the experiment's last (the last one is kept with the row). */
   private keepRunLog(): void {
-    this.lab.keepLog(this.n, this.commit, path.join(this.dir, RUN_LOG), `-run${this.runs}`);
+    this.lab.keepLog(this.n, this.commit, path.join(this.dir, RUN_LOG), `-run${this.ownRun + 1}`);
   }
 
   /**
@@ -312,4 +340,10 @@ class Experiment {
     if (outcome.kind === 'crash' && outcome.reason === DISK_FULL) return { kind: 'stop', reason: lab.diskFullReason(), exitCode: 1 };
     return { kind: 'row', row };
   }
+}
+
+/** "confirming #12: run 2 of 3, a new seed", or "runs 2–3 of 3 at once, one on an idle GPU". */
+function confirmDetail(n: number, measured: number, aside: number, confirmRuns: number): string {
+  if (aside === 0) return `confirming #${n}: run ${measured + 1} of ${1 + confirmRuns}, a new seed`;
+  return `confirming #${n}: runs ${measured + 1}–${measured + 1 + aside} of ${1 + confirmRuns} at once, ${aside === 1 ? 'one on an idle GPU' : `${aside} on idle GPUs`}, new seeds`;
 }

@@ -10,7 +10,7 @@ import { restoreGitState, snapshotGitState } from '../git/guard.js';
 import { GitRepo, short } from '../git/repo.js';
 import { copyWholeLog, keepLog as keepRunLog } from '../ledger/logs.js';
 import { appendResult } from '../ledger/results.js';
-import { duplicatesPath, experimentLogPath, readExperimentState, tagDir, verdictPath, writeExperimentState, type InFlight } from '../ledger/state.js';
+import { duplicatesPath, experimentLogPath, readExperimentState, tagDir, verdictPath, worktreePath, writeExperimentState, type InFlight } from '../ledger/state.js';
 import { scrubEnv } from '../proc/env.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import { freeBytes, readLogTail } from '../proc/training.js';
@@ -74,14 +74,57 @@ export const movedRef = (tag: string, commit: string): string => `refs/autoresea
 /** One at a time, in the order asked: the settle step, and each slot's GPU. */
 export class Mutex {
   private tail: Promise<void> = Promise.resolve();
+  private claims = 0; // the holder and the callers waiting
 
   /** Resolves once it is this caller's turn, with the function that ends the turn. */
   acquire(): Promise<() => void> {
+    this.claims++;
     let release!: () => void;
     const turn = new Promise<void>((resolve) => (release = resolve));
-    const ready = this.tail.then(() => release);
+    let released = false;
+    const end = () => {
+      if (released) return;
+      released = true;
+      this.claims--;
+      release();
+    };
+    const ready = this.tail.then(() => end);
     this.tail = this.tail.then(() => turn);
     return ready;
+  }
+
+  /** The turn at once when no one holds it or waits for it; null otherwise (never waits). */
+  tryAcquire(): Promise<() => void> | null {
+    return this.claims === 0 ? this.acquire() : null;
+  }
+}
+
+/**
+ * The slots and their GPUs, each taken in turn. A candidate's confirmation runs may also take a
+ * GPU that is idle right now (no run, no draft waiting for it): the keep decision gates the branch,
+ * so its runs go ahead of drafts not yet ready. Only idle GPUs are taken, never waited for, so two
+ * candidates can never each hold one GPU while waiting for the other's.
+ */
+export class SlotPool {
+  private readonly gpus: Mutex[];
+
+  constructor(readonly slots: readonly Slot[]) {
+    this.gpus = slots.map(() => new Mutex());
+  }
+
+  gpuOf(slot: Slot): Mutex {
+    return this.gpus[slot.index]!;
+  }
+
+  /** Up to `max` slots other than `mine` whose GPU is idle now, each with the function that hands it back. */
+  async takeIdle(max: number, mine: Slot): Promise<{ slot: Slot; release: () => void }[]> {
+    const taken: Promise<{ slot: Slot; release: () => void }>[] = [];
+    for (const slot of this.slots) {
+      if (taken.length >= max || slot.index === mine.index) continue;
+      const turn = this.gpuOf(slot).tryAcquire();
+      if (turn) taken.push(turn.then((release) => ({ slot, release })));
+    }
+    return Promise.all(taken);
   }
 }
 
@@ -279,14 +322,19 @@ export class Lab {
     }
   }
 
-  /** Train the code checked out in `cwd` on `slot` with the seed of the experiment's `run`-th run, and judge the run. */
-  async train(experiment: number, cwd: string, slot: Slot, detail: string, run = 0): Promise<Outcome> {
+  /**
+   * Train the code checked out in `cwd` on `slot` with the seed of the experiment's `run`-th run, and
+   * judge the run. A run `aside` trains beside the experiment's own run, on another slot: it is
+   * silent on the dashboard (the experiment's own run speaks for both) and recorded in the state
+   * file's list of runs aside, so that a restart after kill -9 stops it too.
+   */
+  async train(experiment: number, cwd: string, slot: Slot, detail: string, run = 0, aside = false): Promise<Outcome> {
     const logPath = path.join(cwd, RUN_LOG);
     const resultPath = verdictPath(cwd);
     // The worktree is the model's to write: .autoresearch/ may be a symlink to a directory of the user's by now.
     realDirectory(path.dirname(resultPath));
     fs.rmSync(resultPath, { force: true }); // a verdict counts only for the run that wrote it
-    this.phase('training', experiment, slot, detail);
+    if (!aside) this.phase('training', experiment, slot, detail);
     const env: Record<string, string> = { ...this.env, [RESULT_FILE_ENV]: resultPath, [SEED_ENV]: String(seedOf(experiment, run)) };
     if (slot.gpu !== null) env.CUDA_VISIBLE_DEVICES = slot.gpu;
     let jobId: string | undefined;
@@ -296,10 +344,16 @@ export class Lab {
       {
         onStart: (ref: RunRef) => {
           jobId = ref.jobId;
+          if (aside) {
+            const others = readExperimentState(this.dir, this.tag, experiment)?.aside ?? [];
+            this.note(experiment, { aside: [...others.filter((a) => a.run !== run), { run, runPid: ref.pid, runId: ref.runId, jobId: ref.jobId }] });
+            return;
+          }
           // The baseline (always experiment 0) keeps its phase: a restart goes on from its measured runs.
           this.note(experiment, { ...(experiment === 0 ? {} : { phase: 'training' as const }), runPid: ref.pid, runId: ref.runId, jobId: ref.jobId });
         },
-        onTick: (elapsedSec, state) =>
+        onTick: (elapsedSec, state) => {
+          if (aside) return;
           this.emit({
             type: 'training',
             at: Date.now(),
@@ -310,9 +364,14 @@ export class Lab {
             ...slotField(slot),
             // A queued job's state is news; a local run is always running, said by the event itself.
             ...(jobId !== undefined ? { state: state.phase, jobId, ...(state.phase === 'pending' && state.reason ? { reason: state.reason } : {}) } : {}),
-          }),
+          });
+        },
       },
     );
+    if (aside) {
+      const others = readExperimentState(this.dir, this.tag, experiment)?.aside ?? [];
+      this.noteIfPossible(experiment, { aside: others.filter((a) => a.run !== run) });
+    }
     // Only regular files in a real directory: train.py may have left a symlink to ~/.bashrc at any of these names (untrusted-file.ts).
     const log = readRegular(logPath) ?? '';
     realDirectory(path.dirname(resultPath));
@@ -395,12 +454,29 @@ export class Lab {
     return row;
   }
 
+  /**
+   * The `run`-th run of `commit`, aside from the experiment's own (see train): in a worktree of its
+   * own, removed after, its log kept as the run's. Another GPU trains the same code at the same time.
+   */
+  async trainAside(experiment: number, commit: string, slot: Slot, run: number): Promise<Outcome> {
+    const dir = `${worktreePath(this.dir, this.tag, experiment)}-run${run + 1}`;
+    await this.repo.addWorktree(dir, commit);
+    try {
+      const outcome = await this.train(experiment, dir, slot, '', run, true);
+      // Not copied as the latest run.log: the experiment's own run may be writing that one (the baseline's does).
+      this.keepLog(experiment, commit, path.join(dir, RUN_LOG), `-run${run + 1}`, false);
+      return outcome;
+    } finally {
+      await this.repo.removeWorktree(dir);
+    }
+  }
+
   /** Keep a run's log under .autoresearch/<tag>/logs/ (head and tail past a size), and whole as the latest run.log. */
-  keepLog(experiment: number, commit: string, logPath: string, suffix = ''): void {
+  keepLog(experiment: number, commit: string, logPath: string, suffix = '', asLatest = true): void {
     if (!present(logPath)) return; // a symlink left at its name too: keepRunLog records that it was not read
     keepRunLog(logPath, experimentLogPath(this.dir, this.tag, experiment, `${short(commit)}${suffix}`));
     const latest = path.join(this.dir, RUN_LOG);
-    if (path.resolve(logPath) !== path.resolve(latest)) copyWholeLog(logPath, latest);
+    if (asLatest && path.resolve(logPath) !== path.resolve(latest)) copyWholeLog(logPath, latest);
   }
 
   emitResult(experiment: number, row: ResultRow, verdict?: string): void {
@@ -422,6 +498,17 @@ export class Lab {
     const free = freeBytes(this.dir);
     return `the disk is full (${free === null ? 'unknown' : `${Math.round(free / 1024)} KB`} free on ${this.dir}): free some space, then run the same command again to resume`;
   }
+}
+
+/**
+ * Every promise's value, in order, once all have ended. Unlike Promise.all, a failure waits for the
+ * others: runs that train at once must all be over before their GPUs are handed back.
+ */
+export async function allEnded<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const ended = await Promise.allSettled(promises);
+  const failed = ended.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+  if (failed) throw failed.reason;
+  return ended.map((e) => (e as PromiseFulfilledResult<T>).value);
 }
 
 /** The environment variable that carries a run's seed; train.py seeds with it when it is set. */

@@ -14,7 +14,7 @@ import { acquireLock } from '../ledger/lock.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import { cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag, widenHeader } from '../ledger/results.js';
 import { clearExperimentState, lockPath, logsDir, readAllInFlight, readExperimentState, settleUnfinishedWrites, STATE_DIR, tagDir, writeExperimentState, writeTagConfig, type InFlight } from '../ledger/state.js';
-import { Lab, interruptExitCode, RUN_LOG, slotField, type LoopOptions, type Slot } from './lab.js';
+import { allEnded, Lab, interruptExitCode, RUN_LOG, slotField, type LoopOptions, type Slot } from './lab.js';
 import { preflight, UsageError } from './preflight.js';
 import { runCount } from './noise.js';
 import { recover } from './recovery.js';
@@ -104,7 +104,7 @@ async function run(lab: Lab): Promise<LoopResult> {
 
   const slots = slotsOf(lab.config.gpus, lab.config.jobs);
   if (lab.best === null) {
-    const stop = await runBaseline(lab, slots[0]!);
+    const stop = await runBaseline(lab, slots);
     if (stop) return finish(lab, stop.reason, stop.exitCode);
   }
   lab.nextExperiment = nextFreeExperiment(lab);
@@ -170,12 +170,14 @@ async function checkHeadIsBest(lab: Lab): Promise<void> {
 }
 
 /**
- * The unmodified code, measured --baseline-runs times (new seeds) in the main checkout: the reference
- * every later experiment must beat, and the first estimate of the noise. A baseline stopped part way
- * (Ctrl+C, kill -9) leaves its state file with the runs it measured; the next start goes on from
- * them rather than measuring again, and never hands out a seed an earlier attempt used.
+ * The unmodified code, measured --baseline-runs times (new seeds): the reference every later
+ * experiment must beat, and the first estimate of the noise. With several slots the runs train at
+ * once, one per slot (the first in the main checkout, the others in worktrees of their own), since
+ * nothing else can start before the baseline is known. A baseline stopped part way (Ctrl+C, kill -9)
+ * leaves its state file with the runs it measured; the next start goes on from them rather than
+ * measuring again, and never hands out a seed an earlier attempt used.
  */
-async function runBaseline(lab: Lab, slot: Slot): Promise<{ reason: string; exitCode: number } | null> {
+async function runBaseline(lab: Lab, slots: Slot[]): Promise<{ reason: string; exitCode: number } | null> {
   const head = await lab.repo.head();
   const wanted = Math.max(1, lab.config.baselineRuns);
   const logPath = path.join(lab.dir, RUN_LOG);
@@ -186,27 +188,34 @@ async function runBaseline(lab: Lab, slot: Slot): Promise<{ reason: string; exit
   let run = baselineSeedsUsed(lab, earlier);
   const startedAt = goOn ? earlier.startedAt : new Date().toISOString();
   writeExperimentState(lab.dir, lab.tag, { experiment: 0, phase: 'baseline', base: head, commit: head, description: 'baseline', startedAt, runs: run, values });
-  lab.phase('baseline', 0, slot, 'measuring the unmodified code');
+  lab.phase('baseline', 0, slots[0]!, 'measuring the unmodified code');
   let outcome: Outcome;
+  let first = run; // the seed index of the run in the main checkout, whose log is run.log
   for (;;) {
-    // Written down before the run starts: a kill -9 during it must not let its seed be used again.
-    lab.note(0, { runs: run + 1 });
-    outcome = await lab.train(0, lab.dir, slot, wanted > 1 ? `measuring the unmodified code: run ${values.length + 1} of ${wanted}` : 'measuring the unmodified code', run);
-    run++;
-    if (outcome.kind !== 'measured') break; // a crashed baseline stops the night: no mean to make
-    values.push(outcome.value);
+    const batch = slots.slice(0, Math.min(wanted - values.length, slots.length));
+    first = run;
+    run += batch.length;
+    // Written down before the runs start: a kill -9 during them must not let their seeds be used again.
+    lab.note(0, { runs: run });
+    const detail = baselineDetail(values.length, batch.length, wanted);
+    const outcomes = await allEnded(batch.map((slot, i) => (i === 0 ? lab.train(0, lab.dir, slot, detail, first) : lab.trainAside(0, head, slot, first + i))));
+    for (const o of outcomes) if (o.kind === 'measured') values.push(o.value);
     lab.noteIfPossible(0, { values: [...values] });
-    if (values.length >= wanted) break;
-    lab.keepLog(0, head, logPath, `-run${run}`);
+    // A crashed baseline stops the night (no mean to make); a stop by the user is said as such.
+    outcome = outcomes.find((o) => o.kind === 'crash' && o.reason === 'interrupted') ?? outcomes.find((o) => o.kind === 'crash') ?? outcomes[0]!;
+    if (outcome.kind !== 'measured' || values.length >= wanted) break;
+    lab.keepLog(0, head, logPath, `-run${first + 1}`);
   }
   if (outcome.kind === 'crash' && outcome.reason === 'interrupted') {
     // No row: the state file keeps the measured runs, and the next start finishes the baseline.
-    lab.keepLog(0, head, logPath, `-run${run}`);
+    lab.keepLog(0, head, logPath, `-run${first + 1}`);
     lab.note(0, { runPid: undefined, runId: undefined, jobId: undefined });
     return { reason: 'interrupted during the baseline', exitCode: interruptExitCode(lab.opts.signal) };
   }
   const status = outcome.kind === 'crash' ? 'crash' : 'keep';
-  const row = lab.logRow(0, { commit: head, outcome, status, description: 'baseline', startedAt, usage: ZERO_USAGE, ...slotField(slot), values, code: await lab.codeOf(head) });
+  // A failed attempt's row counts every seed it used (several runs may have crashed at once), so the next attempt starts past them.
+  const runs = outcome.kind === 'crash' ? { runs: run - lab.rows.reduce((a, r) => a + runCount(r), 0) } : {};
+  const row = lab.logRow(0, { commit: head, outcome, status, description: 'baseline', startedAt, usage: ZERO_USAGE, ...slotField(slots[0]), values, ...runs, code: await lab.codeOf(head) });
   lab.keepLog(0, head, logPath);
   clearExperimentState(lab.dir, lab.tag, 0);
   lab.emitResult(0, row);
@@ -217,6 +226,13 @@ async function runBaseline(lab: Lab, slot: Slot): Promise<{ reason: string; exit
     };
   }
   return null;
+}
+
+/** "measuring the unmodified code: run 2 of 3", or "runs 1–3 of 3 at once, one per slot". */
+function baselineDetail(measured: number, batch: number, wanted: number): string {
+  if (wanted === 1) return 'measuring the unmodified code';
+  if (batch === 1) return `measuring the unmodified code: run ${measured + 1} of ${wanted}`;
+  return `measuring the unmodified code: runs ${measured + 1}–${measured + batch} of ${wanted} at once, one per slot`;
 }
 
 /**

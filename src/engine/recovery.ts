@@ -16,9 +16,11 @@ export async function recover(lab: Lab, states: InFlight[], earlier: string[]): 
   const notes: string[] = [...earlier];
   // Runs that outlived their killed parent would still hold the GPUs: stop them first.
   for (const s of states) {
-    if (s.runPid === undefined && s.jobId === undefined) continue;
-    const ref = { executor: lab.executor.name, ...(s.runPid !== undefined ? { pid: s.runPid } : {}), ...(s.runId ? { runId: s.runId } : {}), ...(s.jobId ? { jobId: s.jobId } : {}) };
-    if (await lab.executor.stopLost(ref)) notes.push(`stopped the orphaned training run of experiment ${s.experiment} (${s.jobId ? `job ${s.jobId}` : `process group ${s.runPid}`})`);
+    for (const r of [s, ...(s.aside ?? [])]) {
+      if (r.runPid === undefined && r.jobId === undefined) continue;
+      const ref = { executor: lab.executor.name, ...(r.runPid !== undefined ? { pid: r.runPid } : {}), ...(r.runId ? { runId: r.runId } : {}), ...(r.jobId ? { jobId: r.jobId } : {}) };
+      if (await lab.executor.stopLost(ref)) notes.push(`stopped the orphaned training run of experiment ${s.experiment} (${r.jobId ? `job ${r.jobId}` : `process group ${r.runPid}`})`);
+    }
   }
   // A git command killed with us leaves its index lock; we hold the run lock, so it is stale.
   if (await lab.repo.removeStaleIndexLock()) notes.push('removed a stale .git/index.lock');
@@ -64,7 +66,7 @@ export async function recover(lab: Lab, states: InFlight[], earlier: string[]): 
     if (s.worktree) await lab.repo.removeWorktree(s.worktree);
     if (s.phase === 'baseline' && !pending) {
       // The baseline goes on from its measured runs (loop.ts): its state stays, minus the stopped run.
-      writeExperimentState(lab.dir, tag, { experiment: s.experiment, phase: s.phase, base: s.base, commit: s.commit, description: s.description, startedAt: s.startedAt, ...(s.runs !== undefined ? { runs: s.runs } : {}), ...(s.values ? { values: s.values } : {}) });
+      writeExperimentState(lab.dir, tag, { experiment: s.experiment, phase: s.phase, base: s.base, commit: s.commit, description: s.description, startedAt: s.startedAt, ...(s.runs !== undefined ? { runs: s.runs } : {}), ...(s.values ? { values: s.values } : {}) }); // no runs aside: all stopped above
       if (s.values && s.values.length > 0) notes.push(`the baseline was stopped after ${s.values.length} measured run${s.values.length === 1 ? '' : 's'}: it goes on from ${s.values.length === 1 ? 'it' : 'them'}`);
     } else {
       clearExperimentState(lab.dir, tag, s.experiment);

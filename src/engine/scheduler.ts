@@ -7,7 +7,7 @@ import path from 'node:path';
 import { STATE_DIR } from '../ledger/state.js';
 import { stopReason } from './decide.js';
 import { runExperiment, type ExperimentEnd } from './experiment.js';
-import { interruptExitCode, Mutex, slotField, type Lab, type Slot } from './lab.js';
+import { interruptExitCode, slotField, SlotPool, type Lab, type Slot } from './lab.js';
 import { slotCapacity } from './schedule.js';
 
 /** Skipped experiments in a row after which the loop stops: the model is not making changes, and
@@ -27,14 +27,14 @@ export class Scheduler {
   private readonly startedAtMs = Date.now();
   /** Aborted when no experiment should go on drafting: a fatal error, too many skips in a row. */
   private readonly drafting = new AbortController();
-  private readonly gpus: Mutex[];
+  private readonly pool: SlotPool;
   private readonly load: number[]; // experiments in flight per slot
 
   constructor(
     private readonly lab: Lab,
     private readonly slots: Slot[],
   ) {
-    this.gpus = slots.map(() => new Mutex());
+    this.pool = new SlotPool(slots);
     this.load = slots.map(() => 0);
   }
 
@@ -51,7 +51,7 @@ export class Scheduler {
       const n = this.lab.nextExperiment++;
       this.started++;
       this.load[slot.index]!++;
-      const task: Promise<void> = runExperiment(this.lab, n, slot, this.gpus[slot.index]!, this.drafting.signal)
+      const task: Promise<void> = runExperiment(this.lab, n, slot, this.pool, this.drafting.signal)
         .then((end) => this.onEnd(n, slot, end))
         .catch((err: unknown) => {
           this.failure ??= err;

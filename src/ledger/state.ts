@@ -55,6 +55,8 @@ export interface InFlight {
   values?: number[];
   /** The model's notes for the experiment, so that an interrupted one's row keeps them. */
   notes?: string;
+  /** Runs of the same code training on other slots at the same time (the baseline's, a candidate's confirmations), while they run. */
+  aside?: { run: number; runPid?: number; runId?: string; jobId?: string }[];
 }
 
 export interface TagConfig {
