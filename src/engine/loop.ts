@@ -198,9 +198,16 @@ async function runBaseline(lab: Lab, slots: Slot[]): Promise<{ reason: string; e
     // Written down before the runs start: a kill -9 during them must not let their seeds be used again.
     lab.note(0, { runs: run });
     const detail = baselineDetail(values.length, batch.length, wanted);
-    const outcomes = await allEnded(batch.map((slot, i) => (i === 0 ? lab.train(0, lab.dir, slot, detail, first) : lab.trainAside(0, head, slot, first + i))));
-    for (const o of outcomes) if (o.kind === 'measured') values.push(o.value);
-    lab.noteIfPossible(0, { values: [...values] });
+    const outcomes = await allEnded(
+      batch.map(async (slot, i) => {
+        const o = await (i === 0 ? lab.train(0, lab.dir, slot, detail, first) : lab.trainAside(0, head, slot, first + i));
+        if (o.kind === 'measured') {
+          values.push(o.value);
+          lab.noteIfPossible(0, { values: [...values] }); // each as it comes: a kill -9 while the others train keeps it
+        }
+        return o;
+      }),
+    );
     // A crashed baseline stops the night (no mean to make); a stop by the user is said as such.
     outcome = outcomes.find((o) => o.kind === 'crash' && o.reason === 'interrupted') ?? outcomes.find((o) => o.kind === 'crash') ?? outcomes[0]!;
     if (outcome.kind !== 'measured' || values.length >= wanted) break;

@@ -5,7 +5,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hostPid, pidFile } from './workspace.js';
+import { hostPid, pidFile, running } from './workspace.js';
+
+export { running };
 
 /** mulberry32: a tiny seeded PRNG, so every run of a drill kills at the same moments. */
 export function prng(seed: number): () => number {
@@ -35,21 +37,6 @@ export function drillWorkspace(prefix: string, trainPy: string, dirs: string[]):
   git(dir, 'add', '-A');
   git(dir, 'commit', '-q', '-m', 'initial');
   return dir;
-}
-
-/** Alive and not a zombie (a dead child not yet reaped by whoever inherited it). */
-export function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -102,7 +102,11 @@ export class PlannedAgent implements Agent {
 
 /** Whether the process can still run: a zombie (killed, not yet reaped by init) counts as gone. */
 export function pidAlive(pid: number | null): boolean {
-  if (pid === null) return false;
+  return pid !== null && running(pid);
+}
+
+/** Alive and not a zombie (a dead child not yet reaped by whoever inherited it). */
+export function running(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {
