@@ -94,6 +94,8 @@ Options:
   --fix-attempts <n>       times the model may fix a crashed run within the same experiment  [${DEFAULTS.fixAttempts}]
   --gpus <ids|all>         one training slot per GPU, e.g. --gpus 0,1,2,3 or --gpus all (from
                            nvidia-smi -L); each run sees only its GPU (CUDA_VISIBLE_DEVICES).
+                           The baseline's runs train at once, one per GPU; a candidate's
+                           confirmation runs also take GPUs that are idle at that moment.
                            Without it: one slot, CUDA_VISIBLE_DEVICES left as it is
   --lookahead <n>          experiments the model drafts ahead per slot while it trains, so the
                            GPU never waits for the model; 0: each proposal sees the previous
