@@ -11,8 +11,14 @@ import { codeRef } from '../ledger/journal.js';
 import { logsDir } from '../ledger/state.js';
 import type { LogTail } from './model.js';
 
-/** Lines of a run log the page shows, and the bytes read from its end to find them. */
-export const LOG_TAIL_LINES = 25;
+/**
+ * Lines of a run log the page shows: of the run that decided the row (its summary block or its
+ * error), and of each earlier run of the same code (whose value the row lists already). Logs are
+ * most of a long night's page: these keep 500 experiments near 3 MB (docs/report.md).
+ */
+export const LOG_TAIL_LINES = 20;
+export const EARLIER_RUN_TAIL_LINES = 6;
+/** The bytes read from a log's end to find its last lines. */
 const LOG_TAIL_BYTES = 16 * 1024;
 /** A diff longer than this is cut (the page points to `git show`); a rewrite of train.py is ~50 KB. */
 const DIFF_MAX_BYTES = 256 * 1024;
@@ -121,7 +127,7 @@ export function readLogTails(cwd: string, tag: string): Map<number, LogTail[]> {
     for (const name of files) {
       try {
         if (!fs.lstatSync(path.join(dir, name)).isFile()) continue;
-        tails.push({ name, ...tailOf(path.join(dir, name)) });
+        tails.push({ name, ...tailOf(path.join(dir, name), runOrder(name) === Infinity ? LOG_TAIL_LINES : EARLIER_RUN_TAIL_LINES) });
       } catch {
         // removed while we read: nothing to show
       }

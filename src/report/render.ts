@@ -25,7 +25,7 @@ export function nightPhrases(n: NightLine): string[] {
   const sigma = n.noise ? `, noise σ ${formatValue(n.noise.sigma)}` : '';
   const phrases = [
     `<b>${esc(n.tag)}</b>`,
-    `${utcMinute(n.from)} → ${utcMinute(n.to)} (${n.hours.toFixed(1)} h)`,
+    `${utcMinute(n.from)} → ${utcMinute(n.to)} (${n.hours >= 1 ? `${n.hours.toFixed(1)} h` : `${Math.round(n.hours * 60)} min`})`,
     `${plural(n.experiments, 'experiment')}: <span class="keep">${n.counts.keep} keep</span>, <span class="discard">${n.counts.discard} discard</span>, <span class="crash">${n.counts.crash} crash</span>`,
   ];
   if (n.baseline && n.best) {
