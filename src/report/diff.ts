@@ -1,8 +1,8 @@
 // A unified diff (`git show` output) as HTML: file headers, hunks with old and new line numbers,
 // added and removed lines coloured by their prefix, and Python code (train.py) highlighted token by
-// token. Hand-written rather than a library (diff2html with highlight.js is ~100 KB to inline, and
-// its highlighting would need a second pass per line): this is about 80 lines. Every piece of text
-// goes through escapeHtml.
+// token. Hand-written rather than a library (diff2html, highlight.js): those run in the page and
+// are each several times this file's size once inlined; this runs once, when the report is written,
+// and is about 90 lines (docs/report.md). Every piece of text goes through escapeHtml.
 
 import { escapeHtml } from './escape.js';
 
