@@ -34,10 +34,15 @@ async function branchCommits(cwd: string, branch: string): Promise<string[]> {
   }
 }
 
-/** The discarded refs of a tag: ref name → commit id. */
+/** The discarded refs of a tag: ref name → commit id; none outside a git repository. */
 async function discardedRefs(cwd: string, tag: string): Promise<Map<string, string>> {
-  const out = await runGit(cwd, ['for-each-ref', '--format=%(objectname) %(refname)', `refs/autoresearch/${tag}/discarded/`]);
   const refs = new Map<string, string>();
+  let out: string;
+  try {
+    out = await runGit(cwd, ['for-each-ref', '--format=%(objectname) %(refname)', `refs/autoresearch/${tag}/discarded/`]);
+  } catch {
+    return refs; // results.tsv copied out of its repository: the page says each diff is missing
+  }
   for (const line of out.split('\n')) {
     const [id, name] = line.split(' ');
     if (id && name) refs.set(name, id);
@@ -65,6 +70,7 @@ export async function readDiffs(cwd: string, tag: string, rows: readonly ResultR
   const wanted = new Map<string, string>(); // codeRef → commit id
   for (const row of rows) {
     const ref = codeRef(row, tag);
+    if (!/^[0-9a-f]{7,}$/.test(row.commit)) continue;
     const id = row.status === 'keep' ? kept.find((c) => c.startsWith(row.commit)) : discarded.get(ref);
     if (id) wanted.set(ref, id);
   }

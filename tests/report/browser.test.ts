@@ -146,6 +146,18 @@ describe('results --html (the built command, a scripted night)', () => {
     expect(git(dir, 'status', '--porcelain', '--untracked-files=no')).toBe('');
   });
 
+  it('outside the repository (results.tsv copied away): the report still comes, each diff said to be missing', () => {
+    const away = fs.mkdtempSync(path.join(path.dirname(dir), 'autoresearch-report-away-'));
+    dirs.push(away);
+    fs.copyFileSync(path.join(dir, 'results.tsv'), path.join(away, 'results.tsv'));
+    const r = cli(['results', '--tag', TAG, '--html', 'r.html'], away);
+    expect(r.code, r.err).toBe(0);
+    const html = fs.readFileSync(path.join(away, 'r.html'), 'utf8');
+    expect(html.match(/<details class="exp /g)).toHaveLength(6);
+    expect(html.match(/git no longer has/g)).toHaveLength(5); // every experiment but the baseline
+    expect(html).toContain('No run log kept.');
+  });
+
   it('refuses a file name that is not .html, and a tag that is not in the file', () => {
     expect(cli(['results', '--html', 'report.txt'], dir)).toMatchObject({ code: 2, err: expect.stringContaining('must end in .html') });
     expect(cli(['results', '--tag', 'nope', '--html', 'x.html'], dir)).toMatchObject({ code: 2, err: expect.stringContaining('no rows for tag "nope"') });
