@@ -73,7 +73,7 @@ function experimentRow(e: ExperimentView, prefix: string, metric: string): strin
   const attrs = `data-status="${e.status}" data-n="${e.n}" data-value="${e.value ?? ''}" data-runs="${e.runs}" data-seconds="${e.seconds}" data-cost="${e.costUsd}"`;
   const facts = [
     field('runs', esc(runsText(e))),
-    field('verdict', e.verdict !== null ? esc(e.verdict) : null),
+    field('verdict', e.verdict !== null && e.verdict !== e.crashReason ? esc(e.verdict) : null),
     field('crash reason', e.crashReason !== null ? `<span class="crash">${esc(e.crashReason)}</span>` : null),
     field('near miss', e.nearMiss !== null ? esc(e.nearMiss) : null),
     field('notes', e.notes !== null ? esc(e.notes) : null),
