@@ -65,8 +65,9 @@ export const RUN_HELP = `autoresearch — an autonomous research loop that runs 
 
 Usage:
   autoresearch --tag <tag> [options]     run (or resume) the loop on branch autoresearch/<tag>
-  autoresearch results [--tag T] [--json] [--plot FILE]
-                                         summarise results.tsv (see: autoresearch results --help)
+  autoresearch results [--tag T] [--json] [--plot FILE] [--html FILE]
+                                         summarise results.tsv; --html: the morning report, one
+                                         self-contained page (see: autoresearch results --help)
   autoresearch demo [--dir D]            watch the whole loop work: toy trainer, scripted model,
                                          no GPU and no API key needed
   autoresearch init [DIR]                write program.md, train.py, prepare.py ... into DIR

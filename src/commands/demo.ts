@@ -32,6 +32,8 @@ Options:
 
 export const DEMO_BANNER = 'DEMO · scripted model, toy trainer · no GPU, no API key, nothing billed';
 export const DEMO_TAG = 'demo';
+/** The morning report the demo ends by writing, in the demo repository (ignored by its .gitignore). */
+export const DEMO_REPORT = 'report.html';
 /** Not a secret: the fake API on localhost is the only thing that ever sees it. */
 const DEMO_KEY = 'sk-ant-demo-not-a-real-key';
 
@@ -55,7 +57,7 @@ export async function createDemoRepo(dir: string, trainSeconds = TOY_TIME_BUDGET
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'train.py'), toyTrainer(trainSeconds));
   fs.writeFileSync(path.join(dir, 'program.md'), DEMO_PROGRAM);
-  fs.writeFileSync(path.join(dir, '.gitignore'), '__pycache__/\n');
+  fs.writeFileSync(path.join(dir, '.gitignore'), `__pycache__/\n/${DEMO_REPORT}\n`);
   const git = simpleGit(dir);
   await git.init();
   // A throwaway repository gets its own identity, so the demo works on a machine with no git config.
@@ -133,12 +135,14 @@ export async function demoCommand(argv: string[], io: CommandIO, pacing: DemoPac
   }
 
   const took = formatDuration((Date.now() - started) / 1000);
+  const report = await writeDemoReport(dir, io);
   io.stdout.write(
     [
       '',
       `Demo ${code === 0 ? 'finished' : `stopped (exit ${code})`} in ${took}. Everything it did is in ${dir}:`,
       `  cd ${dir}`,
       '  git log --oneline autoresearch/demo      the kept experiments, one commit each',
+      ...(report ? [`  open ${report}   the morning report (autoresearch results --html ${DEMO_REPORT})`] : []),
       '  npx autoresearch results --plot progress.png',
       '  ls .autoresearch/demo/                   run logs and the model transcripts',
       'For real research: npx autoresearch init my-research',
@@ -146,4 +150,19 @@ export async function demoCommand(argv: string[], io: CommandIO, pacing: DemoPac
     ].join('\n'),
   );
   return code;
+}
+
+/** The demo's morning report (results --html), or null when there is nothing to report or it failed (said on stderr). */
+async function writeDemoReport(dir: string, io: CommandIO): Promise<string | null> {
+  try {
+    const [{ readResultsFile, RESULTS_FILE }, { writeReport }] = await Promise.all([import('../ledger/results.js'), import('./report.js')]);
+    const file = path.join(dir, RESULTS_FILE);
+    if (!fs.existsSync(file)) return null;
+    const rows = readResultsFile(file).rows.filter((r) => r.tag === DEMO_TAG);
+    if (rows.length === 0) return null;
+    return (await writeReport(DEMO_REPORT, dir, [{ tag: DEMO_TAG, metric: 'val_bpb', direction: 'min', rows }])).path;
+  } catch (err) {
+    io.stderr.write(`autoresearch demo: could not write the report: ${(err as Error).message}\n`);
+    return null;
+  }
 }

@@ -165,8 +165,13 @@ export function plotSpec(input: PlotInput): TopLevelSpec {
 }
 
 export async function renderSvg(input: PlotInput): Promise<string> {
+  return specToSvg(plotSpec(input));
+}
+
+/** A Vega-Lite spec as an SVG document (the report adds hover text to plotSpec's before drawing it). */
+export async function specToSvg(spec: TopLevelSpec): Promise<string> {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
-  const compiled = vl.compile(plotSpec(input)).spec;
+  const compiled = vl.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();

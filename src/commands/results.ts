@@ -20,7 +20,7 @@ export interface CommandIO {
   stderr: NodeJS.WritableStream;
 }
 
-export const RESULTS_HELP = `Usage: autoresearch results [--tag T] [--json] [--plot FILE] [--direction min|max]
+export const RESULTS_HELP = `Usage: autoresearch results [--tag T] [--json] [--plot FILE] [--html FILE] [--direction min|max]
 
 Summarise results.tsv in the current directory: every experiment of one tag (status, metric,
 memory, description), then the baseline, the best (value, commit, description), the improvement,
@@ -36,6 +36,11 @@ Options:
                          run's value; its experiment number, verdict, files, code and notes)
   --plot <file.svg|png>  also draw every experiment as a dot (kept ones green and labelled)
                          and the best-so-far as a step line
+  --html <file.html>     also write the morning report: one self-contained page (no network)
+                         with the night in one line, the chart, every kept change with its
+                         diff, the notes and near misses, and every experiment (runs, verdict,
+                         log tail, diff), sortable and filterable by status. Without --tag and
+                         with several tags in results.tsv: every tag, side by side
   --direction min|max    whether lower or higher is better (default: what the run recorded in
                          .autoresearch/<tag>/config.json, else min)
   -h, --help             show this help
@@ -254,7 +259,7 @@ function isTty(stream: NodeJS.WritableStream): stream is NodeJS.WriteStream {
 }
 
 export async function resultsCommand(argv: string[], io: CommandIO): Promise<number> {
-  let values: { tag?: string; json?: boolean; plot?: string; direction?: string; help?: boolean };
+  let values: { tag?: string; json?: boolean; plot?: string; html?: string; direction?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -262,6 +267,7 @@ export async function resultsCommand(argv: string[], io: CommandIO): Promise<num
         tag: { type: 'string' },
         json: { type: 'boolean' },
         plot: { type: 'string' },
+        html: { type: 'string' },
         direction: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -284,6 +290,10 @@ export async function resultsCommand(argv: string[], io: CommandIO): Promise<num
   // Before the summary: a plot it cannot draw must not come after a screenful of output.
   if (values.plot !== undefined && !PLOT_EXTENSIONS.includes(path.extname(values.plot).toLowerCase())) {
     io.stderr.write(`autoresearch results: --plot ${values.plot}: the file name must end in .svg or .png\n`);
+    return 2;
+  }
+  if (values.html !== undefined && !/\.html?$/i.test(values.html)) {
+    io.stderr.write(`autoresearch results: --html ${values.html}: the file name must end in .html\n`);
     return 2;
   }
 
@@ -309,6 +319,8 @@ export async function resultsCommand(argv: string[], io: CommandIO): Promise<num
     tag = await chooseTag(values.tag, tags, io.cwd);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
+    // The report takes every tag when none is named; the summary and the plot need one.
+    if (values.html !== undefined && values.tag === undefined && values.plot === undefined && !values.json) return writeHtml(values.html, tags, values.direction, metricName, allRows, io);
     io.stderr.write(`autoresearch results: ${err.message}\n`);
     return 2;
   }
@@ -336,6 +348,23 @@ export async function resultsCommand(argv: string[], io: CommandIO): Promise<num
       return 1;
     }
   }
+  if (values.html !== undefined) return writeHtml(values.html, values.tag !== undefined ? [tag] : tags, values.direction, metricName, allRows, io, values.json);
   return 0;
+}
+
+/** Write the report of `tags` (each with its own recorded direction and metric) and say where it is. */
+async function writeHtml(file: string, tags: string[], direction: string | undefined, metricName: string | null, allRows: ResultRow[], io: CommandIO, json = false): Promise<number> {
+  const inputs = tags.map((t) => {
+    const config = readTagConfig(io.cwd, t);
+    return { tag: t, metric: metricName ?? config?.metric ?? 'val_bpb', direction: (direction as Direction | undefined) ?? config?.direction ?? 'min', rows: allRows.filter((r) => r.tag === t) };
+  });
+  try {
+    const written = await (await import('./report.js')).writeReport(file, io.cwd, inputs);
+    (json ? io.stderr : io.stdout).write(`report written to ${written.path}\n`);
+    return 0;
+  } catch (err) {
+    io.stderr.write(`autoresearch results: could not write ${file}: ${(err as Error).message}\n`);
+    return 1;
+  }
 }
 
