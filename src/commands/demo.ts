@@ -142,7 +142,7 @@ export async function demoCommand(argv: string[], io: CommandIO, pacing: DemoPac
       `Demo ${code === 0 ? 'finished' : `stopped (exit ${code})`} in ${took}. Everything it did is in ${dir}:`,
       `  cd ${dir}`,
       '  git log --oneline autoresearch/demo      the kept experiments, one commit each',
-      ...(report ? [`  open ${report}   the morning report (autoresearch results --html ${DEMO_REPORT})`] : []),
+      ...(report ? [`  ${DEMO_REPORT.padEnd(39)}  the morning report: open it in any browser (results --html FILE)`] : []),
       '  npx autoresearch results --plot progress.png',
       '  ls .autoresearch/demo/                   run logs and the model transcripts',
       'For real research: npx autoresearch init my-research',
