@@ -107,5 +107,7 @@ export async function killTree(pid: number, graceMs = 3000, runId?: string): Pro
     const killDeadline = Date.now() + KILL_PATIENCE_MS;
     while (Date.now() < killDeadline && alive()) await new Promise((r) => setTimeout(r, 25));
   }
-  if (!groupAlive(pid)) liveGroups.delete(pid);
+  // Forgotten only when nothing of it is left: a run whose group is gone may still have strays (a
+  // process in a session of its own), and a forced exit must still find them by the marker.
+  if (!alive()) liveGroups.delete(pid);
 }

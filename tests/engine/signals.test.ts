@@ -1,5 +1,5 @@
 // Whole-process drills: the loop in its own process, stopped by Ctrl+C, SIGTERM, or kill -9.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,9 +15,9 @@ if (!fs.existsSync(path.resolve('dist/cli/run.js'))) throw new Error('Build firs
 
 interface DriverEdit { content: string; description: string; hangAfterEdit?: boolean }
 
-function startDriver(dir: string, edits: DriverEdit[], maxExperiments = edits.length): { child: ChildProcess; exit: Promise<number | null>; output: () => string } {
+function startDriver(dir: string, edits: DriverEdit[], maxExperiments = edits.length, sandbox?: 'off'): { child: ChildProcess; exit: Promise<number | null>; output: () => string } {
   const planFile = path.join(dir, '.git', 'plan.json');
-  fs.writeFileSync(planFile, JSON.stringify({ maxExperiments, edits }));
+  fs.writeFileSync(planFile, JSON.stringify({ maxExperiments, edits, ...(sandbox ? { sandbox } : {}) }));
   const child = spawn(process.execPath, [DRIVER, dir, planFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -26,11 +26,15 @@ function startDriver(dir: string, edits: DriverEdit[], maxExperiments = edits.le
   return { child, exit, output: () => out };
 }
 
-/** Polls `check`: a barrier on what the processes did, with a deadline only to report a hang. */
-async function waitFor(check: () => boolean, ms = 60_000): Promise<void> {
+/** Polls `check`: a barrier on what the processes did, with a deadline only to report a hang (and the processes then running, to say why). */
+async function waitFor(check: () => boolean, ms = 60_000, what = 'the condition'): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
+    if (Date.now() > deadline) {
+      const ps = spawnSync('ps', ['-eo', 'pid,ppid,pgid,sid,stat,etime,args'], { encoding: 'utf8' }).stdout ?? '';
+      const mine = ps.split('\n').filter((l, i) => i === 0 || /python|bwrap|sleep|node .*drive-loop/.test(l));
+      throw new Error(`timed out waiting for ${what}; processes:\n${mine.join('\n')}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -94,14 +98,18 @@ describe('stopping the program', () => {
       ].join('\n'),
     );
     expect(stubborn).toContain('signal.signal(signal.SIGTERM');
-    const d = startDriver(dir, [{ content: stubborn, description: 'stubborn' }]);
+    // Unsandboxed: in the sandbox the first stop's SIGTERM also ends bwrap, whose death kills the
+    // whole namespace at once, so a trainer may never get to run its handler (on a loaded machine
+    // it often does not); a run that outlives the grace period is the unsandboxed case.
+    const d = startDriver(dir, [{ content: stubborn, description: 'stubborn' }], 1, 'off');
     await waitFor(() => fs.existsSync(pidFile(dir, 'orphan.pid')));
     d.child.kill('SIGINT');
-    await waitFor(() => fs.existsSync(pidFile(dir, 'sigterm')));
+    await waitFor(() => fs.existsSync(pidFile(dir, 'sigterm')), 60_000, 'the trainer to get the first stop');
     d.child.kill('SIGINT');
     expect(await d.exit).toBe(130);
-    await waitFor(() => !pidAlive(orphanPid(dir)));
-    await waitFor(() => !pidAlive(hostPid(fs.readFileSync(pidFile(dir, 'sigterm'), 'utf8')))); // the trainer that ignored the first stop
+    await waitFor(() => !pidAlive(orphanPid(dir)), 60_000, 'the orphan to be gone');
+    const stubbornPid = () => hostPid(fs.readFileSync(pidFile(dir, 'sigterm'), 'utf8'));
+    await waitFor(() => !pidAlive(stubbornPid()), 60_000, `the trainer that ignored the first stop (${fs.readFileSync(pidFile(dir, 'sigterm'), 'utf8')}, here pid ${stubbornPid()}) to be gone`);
     // The next start finishes the bookkeeping.
     const { events } = await resume(dir, []);
     expect(events.some((e) => e.type === 'recovered')).toBe(true);
