@@ -194,7 +194,7 @@ async function runArm(arm: Arm, plan: number[], salt: number): Promise<ArmResult
     bestReported: best.value,
     bestRuns: best.values?.length ?? 1,
     luck,
-    keptAfter: [1, 2, 3].map((n) => rows.slice(1).filter((r) => r.status === 'keep' && (r.values?.length ?? 1) === n).length),
+    keptAfter: [1, 2, 3, 4].map((n) => rows.slice(1).filter((r) => r.status === 'keep' && (r.values?.length ?? 1) === n).length),
     sigma: noise?.sigma ?? null,
     df: noise?.df ?? 0,
     seconds,
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
   line('training runs (trainer\'s seed record)', '', (a) => String(total(a, (r) => r.runs)));
   line('training runs / classic\'s', '≤ 1.5x', (a) => `${(total(a, (r) => r.runs) / total(0, (r) => r.runs)).toFixed(2)}x`);
   line('experiments run more than once', '', (a) => String(total(a, (r) => r.confirmed)));
-  line('keeps after 1 / 2 / 3 runs', '', (a) => [0, 1, 2].map((i) => total(a, (r) => r.keptAfter[i]!)).join(' / '));
+  line('keeps after 1 / 2 / 3 / 4 runs', '', (a) => [0, 1, 2, 3].map((i) => total(a, (r) => r.keptAfter[i]!)).join(' / '));
   line('the bar\'s luck: best\'s reported − true value, mean over experiments judged against it', '', (a) => sig(total(a, (r) => sum(r.luck)) / total(a, (r) => r.luck.length)));
   line('crashes', '0', (a) => String(total(a, (r) => r.crashes)));
   line(`pooled σ at the end, per replicate (true σ ${SIGMA})`, '', (a) => results[a]!.map((r) => (r.sigma === null ? 'none' : `${r.sigma.toFixed(5)} (df ${r.df})`)).join(', '));
