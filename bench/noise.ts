@@ -4,25 +4,29 @@
 // add up: each change appends its effect to a list in train.py, so the truth of any commit, the
 // final best included, is the base plus the sum of that list. The same plan and the same noise
 // (a salt per replicate, the engine's seeds) go through the classic rule (--baseline-runs 1
-// --confirm-runs 0) and the default (3, 2), so the two differ only by the rule.
+// --confirm-runs 0) and the default, so the two differ only by the rule. A third arm gives the
+// classic rule as many training runs as the default used, per replicate, by running it over a
+// longer plan of the same kind (same seed, same shares): the final best at equal GPU runs.
 //
 // Lookahead 0 (the strict sequence) and an instant trainer make each arm deterministic given the
 // plan's PRNG seed; the training runs are counted from the trainer's own record of the seeds it got.
 // The runs are not sandboxed: the sandbox is not what is measured here, and it would only cost time.
 //
 //   npm run bench:noise                                  # 2 replicates x 240 experiments, σ = 0.005
+//   npm run bench:noise -- --replicates 4                # the recorded figures: plan seeds 12..15
 //   npm run bench:noise -- --replicates 4 --experiments 300 --seed 7
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { makeEngineConfig } from '../src/engine/config.js';
+import { ENGINE_DEFAULTS, makeEngineConfig } from '../src/engine/config.js';
 import { runLoop } from '../src/engine/loop.js';
 import { ZERO_USAGE, type Agent, type EngineConfig, type EngineEvent, type ExperimentContext, type Proposal } from '../src/engine/types.js';
 import { noiseVerdict } from '../src/engine/noise.js';
 import { readResultsFile } from '../src/ledger/results.js';
 import { git, machineLine, prng, workspace } from './harness.js';
+import { gauss, KINDS, kindOf, makePlan, oracleGain, type Kind } from './noise-plan.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,50 +34,15 @@ const { values: args } = parseArgs({
     replicates: { type: 'string', default: '2' },
     seed: { type: 'string', default: '12' },
     sigma: { type: 'string', default: '0.005' },
+    parallel: { type: 'string', default: '1' }, // replicates at once (each arm stays deterministic)
   },
 });
+const PARALLEL = Math.max(1, Number(args.parallel));
 const EXPERIMENTS = Number(args.experiments);
 const REPLICATES = Number(args.replicates);
 const SEED = Number(args.seed);
 const SIGMA = Number(args.sigma);
 const BASE = 1.0; // the unmodified code's true val_bpb
-
-/** A change's true effect on val_bpb, in units of σ: negative is a gain (val_bpb is minimised). */
-type Kind = { label: string; effect: number; share: number };
-
-// Most changes do nothing; gains and harms of each size. Shares of the plan, each replicate exactly.
-const KINDS: Kind[] = [
-  { label: 'gain 3σ', effect: -3, share: 0.06 },
-  { label: 'gain 2σ', effect: -2, share: 0.07 },
-  { label: 'gain 1σ', effect: -1, share: 0.07 },
-  { label: 'gain 0.5σ', effect: -0.5, share: 0.07 },
-  { label: 'null', effect: 0, share: 0.55 },
-  { label: 'harm 0.5σ', effect: 0.5, share: 0.05 },
-  { label: 'harm 1σ', effect: 1, share: 0.05 },
-  { label: 'harm 2σ', effect: 2, share: 0.04 },
-  { label: 'harm 3σ', effect: 3, share: 0.04 },
-];
-
-
-/** Exactly share × n changes of each kind (the remainder null), shuffled with the plan's PRNG. */
-function makePlan(n: number, seed: number): number[] {
-  const plan: number[] = [];
-  for (const k of KINDS) if (k.effect !== 0) for (let i = 0; i < Math.round(k.share * n); i++) plan.push(k.effect);
-  while (plan.length < n) plan.push(0);
-  const rand = prng(seed);
-  for (let i = plan.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [plan[i], plan[j]] = [plan[j]!, plan[i]!];
-  }
-  return plan;
-}
-
-const kindOf = (effect: number): string => KINDS.find((k) => k.effect === effect)!.label;
-
-/** Standard normal draws from the PRNG (Box-Muller). */
-function gauss(rand: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-}
 
 /**
  * The rule alone, for reading the loop's figures: the engine's noiseVerdict, driven run by run as
@@ -157,10 +126,14 @@ interface ArmResult {
 }
 
 type Arm = { name: string; over: Partial<EngineConfig> };
+const { baselineRuns: B, confirmRuns: C } = ENGINE_DEFAULTS;
 const ARMS: Arm[] = [
   { name: 'classic (1, 0)', over: { baselineRuns: 1, confirmRuns: 0 } },
-  { name: 'default (3, 2)', over: { baselineRuns: 3, confirmRuns: 2 } },
+  { name: `default (${B}, ${C})`, over: { baselineRuns: B, confirmRuns: C } },
+  // Filled per replicate: the classic rule over as many experiments as the default used runs, less its one baseline run.
+  { name: 'classic, equal runs', over: { baselineRuns: 1, confirmRuns: 0 } },
 ];
+const EQUAL = 2; // the arm above
 
 async function runArm(arm: Arm, plan: number[], salt: number): Promise<ArmResult> {
   const seedsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'autoresearch-noise-seeds-')), 'seeds.log');
@@ -221,7 +194,7 @@ async function runArm(arm: Arm, plan: number[], salt: number): Promise<ArmResult
     bestReported: best.value,
     bestRuns: best.values?.length ?? 1,
     luck,
-    keptAfter: [1, 2, 3].map((n) => rows.slice(1).filter((r) => r.status === 'keep' && (r.values?.length ?? 1) === n).length),
+    keptAfter: [1, 2, 3, 4].map((n) => rows.slice(1).filter((r) => r.status === 'keep' && (r.values?.length ?? 1) === n).length),
     sigma: noise?.sigma ?? null,
     df: noise?.df ?? 0,
     seconds,
@@ -234,12 +207,26 @@ const pad = (s: string | number, n: number) => String(s).padStart(n);
 
 async function main(): Promise<void> {
   console.log(`bench:noise — ${machineLine()}`);
-  console.log(`${REPLICATES} replicate(s) x ${EXPERIMENTS} experiments per rule, σ = ${SIGMA}, plan seed ${SEED}; lookahead 0, instant trainer`);
+  console.log(`${REPLICATES} replicate(s) x ${EXPERIMENTS} experiments per rule, σ = ${SIGMA}, plan seed ${SEED}; lookahead 0, instant trainer; ${PARALLEL} replicate(s) at once`);
   const plans = Array.from({ length: REPLICATES }, (_, r) => makePlan(EXPERIMENTS, SEED + r));
+  const armPlans: number[][][] = ARMS.map(() => []);
   const results: ArmResult[][] = ARMS.map(() => []);
-  for (let r = 0; r < REPLICATES; r++) {
-    for (let a = 0; a < ARMS.length; a++) results[a]!.push(await runArm(ARMS[a]!, plans[r]!, SEED * 1000 + r));
-  }
+  const replicate = async (r: number) => {
+    for (let a = 0; a < ARMS.length; a++) {
+      // The classic rule at equal runs: one run per experiment, so the default's runs less one baseline run.
+      const plan = a === EQUAL ? makePlan(results[1]![r]!.runs - 1, SEED + r) : plans[r]!;
+      armPlans[a]![r] = plan;
+      const x = await runArm(ARMS[a]!, plan, SEED * 1000 + r);
+      results[a]![r] = x;
+      // Progress, on stderr: enough to read a replicate that finished when a later one does not.
+      const kept = [...x.kept.values()].reduce((p, q) => p + q, 0);
+      console.error(`replicate ${r + 1}, ${ARMS[a]!.name}: ${plan.length} experiments, ${x.runs} runs, ${kept} keeps (null ${x.kept.get('null') ?? 0}/${x.seen.get('null') ?? 0}), final best true ${sig((BASE - x.bestTrue) / SIGMA)}, oracle ${sig(oracleGain(plan))}, ${x.seconds.toFixed(0)} s`);
+    }
+  };
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, REPLICATES) }, async () => {
+    while (next < REPLICATES) await replicate(next++);
+  }));
   const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
   const total = (a: number, f: (r: ArmResult) => number) => sum(results[a]!.map(f));
   const count = (a: number, m: 'kept' | 'seen', kinds: (k: Kind) => boolean) => total(a, (r) => sum(KINDS.filter(kinds).map((k) => r[m].get(k.label) ?? 0)));
@@ -266,31 +253,32 @@ async function main(): Promise<void> {
   line('training runs (trainer\'s seed record)', '', (a) => String(total(a, (r) => r.runs)));
   line('training runs / classic\'s', '≤ 1.5x', (a) => `${(total(a, (r) => r.runs) / total(0, (r) => r.runs)).toFixed(2)}x`);
   line('experiments run more than once', '', (a) => String(total(a, (r) => r.confirmed)));
-  line('keeps after 1 / 2 / 3 runs', '', (a) => [0, 1, 2].map((i) => total(a, (r) => r.keptAfter[i]!)).join(' / '));
+  line('keeps after 1 / 2 / 3 / 4 runs', '', (a) => [0, 1, 2, 3].map((i) => total(a, (r) => r.keptAfter[i]!)).join(' / '));
   line('the bar\'s luck: best\'s reported − true value, mean over experiments judged against it', '', (a) => sig(total(a, (r) => sum(r.luck)) / total(a, (r) => r.luck.length)));
   line('crashes', '0', (a) => String(total(a, (r) => r.crashes)));
   line(`pooled σ at the end, per replicate (true σ ${SIGMA})`, '', (a) => results[a]!.map((r) => (r.sigma === null ? 'none' : `${r.sigma.toFixed(5)} (df ${r.df})`)).join(', '));
 
-  const oracle = plans.map((p) => sum(p.filter((e) => e < 0)));
-  console.log('\nThe final best, per replicate: its true value, and what results.tsv says it is (gain over the baseline\'s truth, in σ; the oracle keeps every gain and nothing else):\n');
-  console.log(`| replicate | oracle | ${ARMS.map((a) => `${a.name}: true / reported (runs)`).join(' | ')} |`);
-  console.log(`|----------:|-------:|${ARMS.map(() => '------------------------------:').join('|')}|`);
+  console.log('\nThe final best, per replicate: its true value, and what results.tsv says it is (gain over the baseline\'s truth, in σ), its training runs, and the oracle of its plan (every gain kept, nothing else):\n');
+  console.log(`| replicate | ${ARMS.map((a) => `${a.name}: true / reported (runs of the best) · GPU runs · oracle`).join(' | ')} |`);
+  console.log(`|----------:|${ARMS.map(() => '------------------------------:').join('|')}|`);
   for (let r = 0; r < REPLICATES; r++) {
     const cells = ARMS.map((_, a) => {
       const x = results[a]![r]!;
-      return `${sig((BASE - x.bestTrue) / SIGMA)} (${x.bestTrue.toFixed(6)}) / ${sig((BASE - x.bestReported) / SIGMA)} (${x.bestRuns})`;
+      return `${sig((BASE - x.bestTrue) / SIGMA)} (${x.bestTrue.toFixed(6)}) / ${sig((BASE - x.bestReported) / SIGMA)} (${x.bestRuns}) · ${x.runs} · ${sig(oracleGain(armPlans[a]![r]!))}`;
     });
-    console.log(`| ${pad(r + 1, 9)} | ${pad(sig(-oracle[r]!), 6)} | ${cells.join(' | ')} |`);
+    console.log(`| ${pad(r + 1, 9)} | ${cells.join(' | ')} |`);
   }
+  const meanOf = (a: number, f: (x: ArmResult, r: number) => number) => sum(results[a]!.map(f)) / REPLICATES;
+  console.log(`| mean | ${ARMS.map((_, a) => `${sig(meanOf(a, (x) => (BASE - x.bestTrue) / SIGMA))} · ${meanOf(a, (x) => x.runs).toFixed(1)} · ${sig(meanOf(a, (_, r) => oracleGain(armPlans[a]![r]!)))} (${(100 * meanOf(a, (x, r) => (BASE - x.bestTrue) / SIGMA / oracleGain(armPlans[a]![r]!))).toFixed(1)}% of it)`).join(' | ')} |`);
   const DRAWS = 20_000;
   console.log(`\nThe rule alone (the engine's noiseVerdict, not the loop; σ known exactly, the best's runs unbiased; ${DRAWS} draws per cell): share kept, mean runs per candidate\n`);
-  console.log('| true effect | best of 1 run, confirm 2 | best of 2 runs, confirm 2 | best of 3 runs, confirm 2 | best of 3 runs, confirm 4 |');
+  console.log('| true effect | best of 1 run, confirm 3 | best of 3 runs, confirm 2 | best of 3 runs, confirm 3 | best of 3 runs, confirm 4 |');
   console.log('|-------------|-------------------------:|--------------------------:|--------------------------:|--------------------------:|');
   for (const g of [3, 2, 1, 0.5, 0]) {
     const cells = [
-      [1, 2],
-      [2, 2],
+      [1, 3],
       [3, 2],
+      [3, 3],
       [3, 4],
     ].map(([b, c]) => {
       const r = ruleAlone(g, b!, c!, DRAWS, SEED + Math.round(g * 10) * 100 + b! * 10 + c!);

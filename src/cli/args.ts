@@ -103,13 +103,15 @@ Options:
                            result (strictly one at a time)  [${DEFAULTS.lookahead}]
   --baseline-runs <k>      times the unmodified code is trained (new seeds): the best's mean and
                            the first estimate of the run-to-run noise  [${DEFAULTS.baselineRuns}]
-  --confirm-runs <n>       extra runs (new seeds) for every candidate whose first run is better
-                           than the best's mean, even clearly better (a keep is a mean, never one
-                           lucky draw); a worse first run, or a mean no longer better, is
-                           discarded at once; after its last run it is kept only if the mean of
-                           its runs beats the best's mean by more than the noise allows (95%
-                           one-sided). --baseline-runs 1
-                           --confirm-runs 0 is the classic single-run, strictly-better rule  [${DEFAULTS.confirmRuns}]
+  --confirm-runs <n>       more runs (new seeds) a candidate may get: up to 1+n in all. A first
+                           run no better than the best's mean is discarded; a better one is
+                           run again, never kept alone. At its k-th run of K = 1+n it is kept
+                           when its mean beats the best's mean by more than 0.7·√(K/k)
+                           standard errors (a t value on the pooled σ; with K = 4: 0.99, 0.81,
+                           0.7 at runs 2, 3, 4); from run 2 on, better by less than 0.5 is
+                           discarded; short of the bound at run K, discarded as within noise.
+                           --baseline-runs 1 --confirm-runs 0 is the classic single-run,
+                           strictly-better rule  [${DEFAULTS.confirmRuns}]
   --plateau <n>            after n experiments in a row without a keep, each new prompt says so
                            and lists the near misses worth another look (discarded within the
                            noise, or better than an older best but never tried on the new one),

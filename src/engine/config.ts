@@ -13,7 +13,7 @@ export const ENGINE_DEFAULTS = {
   programPath: 'program.md',
   lookahead: 1,
   baselineRuns: 3,
-  confirmRuns: 2,
+  confirmRuns: 3,
   plateau: 10,
   sandbox: 'auto',
   trainNetwork: true,

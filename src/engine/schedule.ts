@@ -52,24 +52,19 @@ export interface BestNow {
 
 /**
  * Keep only what was measured better than the best, beyond the noise, on exactly that code, on the
- * mean of all its runs (a keep is always confirmed while --confirm-runs allow). A run
- * built on an older best is judged against that base; if it beat it, it is re-trained on the new
- * best (its improvement might not add up with the other one); if it did not, it is discarded.
- * There is no bound on the re-runs: a change that keeps beating its base is never let go because
- * other slots kept first (which run finishes first is luck). Each re-run needs another keep to have
- * landed while it ran, so the chase ends when the others stop winning.
+ * mean of all its runs (noise.ts's noiseVerdict: never on a first run alone while --confirm-runs
+ * allow another). A run built on an older best is judged against that base; if it beat it, it is
+ * re-trained on the new best (its improvement might not add up with the other one); if it did not,
+ * it is discarded. There is no bound on the re-runs: a change that keeps beating its base is never
+ * let go because other slots kept first (which run finishes first is luck). Each re-run needs
+ * another keep to have landed while it ran, so the chase ends when the others stop winning.
  */
 export function settle(run: RunFacts, best: BestNow | null, direction: Direction, noise: Noise | null): Settlement {
   if (run.outcome.kind === 'crash') return { kind: 'crash' };
   if (best === null) return { kind: 'keep' };
   const moved = needsRebase(run.runBase, best.commit);
   const verdict = noiseVerdict(moved ? (best.runBaseValues ?? best.values) : best.values, run.values, noise, direction, run.runsLeft);
-  // A keep becomes the bar every later candidate must clear, so it never rests on one lucky draw:
-  // while confirmation runs are left it is confirmed too, and kept on the mean of all its runs
-  // (unless the runs do not vary at all: then one run is the truth).
-  // (Kept on a single run, the bar sat about 1σ below the truth and real 2σ gains rarely cleared
-  // it: docs/benchmarks.md, "Noise-aware keeps".)
-  if (verdict.kind === 'confirm' || (verdict.kind === 'keep' && noise !== null && noise.sigma > 0 && run.runsLeft > 0)) return { kind: 'confirm' };
+  if (verdict.kind === 'confirm') return { kind: 'confirm' };
   if (verdict.kind === 'discard') return { kind: 'discard', reason: verdict.reason };
   return moved ? { kind: 'rerun' } : { kind: 'keep', margin: verdict.margin };
 }

@@ -12,7 +12,7 @@ describe('parseRunArgs', () => {
         tag: 'rope-scaling', maxExperiments: null, maxHours: null, maxCostUsd: null, runCmd: 'uv run train.py', timeoutSec: 600,
         metric: 'val_bpb', direction: 'min', editable: ['train.py'], fixAttempts: 1, program: 'program.md', tui: null,
         model: null, maxTurns: 30, apiPatienceSec: 3600, provider: 'anthropic', baseUrl: null, priceIn: null, priceOut: null, sandbox: 'auto', trainNetwork: true,
-        gpus: null, lookahead: 1, baselineRuns: 3, confirmRuns: 2, plateau: 10, executor: 'local', jobs: 1, slurmArgs: [],
+        gpus: null, lookahead: 1, baselineRuns: 3, confirmRuns: 3, plateau: 10, executor: 'local', jobs: 1, slurmArgs: [],
       },
     });
   });

@@ -78,9 +78,11 @@ describe('keeping only what beats the noise', () => {
     expect(rows.find((r) => r.description.startsWith('real gain'))?.status).toBe('keep');
     // Some first run fell between "not better" and "clearly better", and was run again.
     expect(rows.slice(1).some((r) => (r.values?.length ?? 1) > 1)).toBe(true);
-    expect(events.some((e) => e.type === 'phase' && e.phase === 'training' && /^confirming #\d+: run 2 of 3/.test(e.detail ?? ''))).toBe(true);
+    expect(events.some((e) => e.type === 'phase' && e.phase === 'training' && /^confirming #\d+: run 2 of 4/.test(e.detail ?? ''))).toBe(true);
+    // Never called noise on one run: better on a first run always gets a second (then up to 4 in all).
     const withinNoise = nullRows.filter((r) => r.status === 'discard' && /\(within noise: better by/.test(r.description));
-    for (const r of withinNoise) expect(r.values).toHaveLength(3);
+    for (const r of withinNoise) expect(r.values!.length).toBeGreaterThanOrEqual(2);
+    for (const r of rows.slice(1)) expect(r.values?.length ?? 1).toBeLessThanOrEqual(4);
     // The best's value is the mean of its runs.
     const best = rows.filter((r) => r.status === 'keep').at(-1)!;
     if (best.values) expect(best.value).toBeCloseTo(best.values.reduce((a, b) => a + b, 0) / best.values.length, 6);

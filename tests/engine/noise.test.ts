@@ -1,18 +1,33 @@
 // The noise rule (noise.ts) and the scheduler's judgement that uses it (schedule.ts), as pure
-// functions, checked against reference values of Student's t distribution.
+// functions, checked against reference values of Student's t distribution. The bounds below were
+// computed independently (python3: math.erf for Φ, Student's t CDF by Simpson integration of its
+// density, inverted by bisection; no library shared with the code under test).
 
 import { describe, expect, it } from 'vitest';
-import { criticalT, mean, noiseVerdict, pooledNoise, stdDev } from '../../src/engine/noise.js';
+import { FUTILITY_BOUND, keepBound, LAST_RUN_BOUND, mean, noiseVerdict, onT, pooledNoise, stdDev } from '../../src/engine/noise.js';
 import { measuredOn, needsRebase, settle, slotCapacity } from '../../src/engine/schedule.js';
 
-describe('the t distribution', () => {
-  it('matches the tables at 95% one-sided', () => {
-    // Reference values: any table of Student's t (e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2).
-    expect(criticalT(1)).toBeCloseTo(6.313752, 5);
-    expect(criticalT(2)).toBeCloseTo(2.919986, 5);
-    expect(criticalT(5)).toBeCloseTo(2.015048, 5);
-    expect(criticalT(10)).toBeCloseTo(1.812461, 5);
-    expect(criticalT(30)).toBeCloseTo(1.697261, 5);
+describe('the bounds', () => {
+  it('turn a bound in standard errors into a t value at the same one-sided confidence', () => {
+    // 1.644854 standard errors is 95% one-sided: the t tables (NIST/SEMATECH e-Handbook, 1.3.6.7.2).
+    expect(onT(1.644854, 1)).toBeCloseTo(6.313752, 4);
+    expect(onT(1.644854, 4)).toBeCloseTo(2.131847, 4);
+    expect(onT(1.644854, 30)).toBeCloseTo(1.697261, 4);
+    // Φ(0.7) = 0.758036, Φ(0.5) = 0.691462, Φ(0.989949) = 0.838901 (python3, see above).
+    expect(onT(0.7, 4)).toBeCloseTo(0.770614, 5);
+    expect(onT(0.5, 2)).toBeCloseTo(0.58622, 5);
+    expect(onT(0.7 * Math.SQRT2, 30)).toBeCloseTo(1.006555, 5);
+    expect(onT(Infinity, 4)).toBe(Infinity);
+  });
+
+  it('are strict at a candidate\'s early runs and looser at its last (O\'Brien–Fleming\'s shape), never on a first run alone', () => {
+    expect(LAST_RUN_BOUND).toBe(0.7);
+    expect(FUTILITY_BOUND).toBe(0.5);
+    expect(keepBound(1, 4)).toBe(Infinity);
+    expect(keepBound(2, 4)).toBeCloseTo(0.989949, 6);
+    expect(keepBound(3, 4)).toBeCloseTo(0.80829, 5);
+    expect(keepBound(4, 4)).toBeCloseTo(0.7, 12);
+    expect(keepBound(1, 1)).toBeCloseTo(0.7, 12); // --confirm-runs 0: the one run is the last
   });
 });
 
@@ -33,27 +48,47 @@ describe('pooled noise', () => {
 describe('noiseVerdict', () => {
   const noise = { sigma: 0.005, df: 4 };
   const best = [1.0, 1.0, 1.0];
+  const sigmaText = '(σ 0.005000, 4 degrees of freedom)';
 
   it('discards at once what is not better on average', () => {
-    expect(noiseVerdict(best, [1.001], noise, 'min', 2)).toEqual({ kind: 'discard', reason: 'not better' });
-    expect(noiseVerdict(best, [1.0], noise, 'min', 2).kind).toBe('discard'); // a tie is not progress
-    expect(noiseVerdict(best, [0.999], noise, 'max', 2).kind).toBe('discard');
+    expect(noiseVerdict(best, [1.001], noise, 'min', 3)).toEqual({ kind: 'discard', reason: 'not better' });
+    expect(noiseVerdict(best, [1.0], noise, 'min', 3).kind).toBe('discard'); // a tie is not progress
+    expect(noiseVerdict(best, [0.999], noise, 'max', 3).kind).toBe('discard');
+    expect(noiseVerdict(best, [0.99, 1.02], noise, 'min', 2)).toEqual({ kind: 'discard', reason: 'not better' });
   });
 
-  it('keeps at once a gain well beyond the noise', () => {
-    // se = 0.005 · √(1/3 + 1) = 0.005774; t(4) = 2.131847 → needs 0.012308
-    const v = noiseVerdict(best, [0.987], noise, 'min', 2);
-    expect(v).toEqual({ kind: 'keep', margin: 'better by 0.013000, noise allows 0.012308 (σ 0.005000, 4 degrees of freedom)' });
+  it('never keeps on a first run while another may follow, however far beyond the noise', () => {
+    expect(noiseVerdict(best, [0.95], noise, 'min', 3)).toEqual({ kind: 'confirm', margin: `better by 0.050000 on its first run, never kept alone ${sigmaText}` });
   });
 
-  it('asks for another run in between, and calls it noise when the runs are spent', () => {
-    expect(noiseVerdict(best, [0.99], noise, 'min', 1).kind).toBe('confirm');
-    expect(noiseVerdict(best, [0.99], noise, 'min', 0)).toEqual({
+  it('keeps at run k of K beyond 0.7·√(K/k) standard errors, as a t value', () => {
+    // Run 2 of 4: se = 0.005·√(1/3 + 1/2) = 0.004564; bound 0.989949 → t(4) 1.128527 → needs 0.005151.
+    expect(noiseVerdict(best, [0.994, 0.994], noise, 'min', 2)).toEqual({ kind: 'keep', margin: `better by 0.006000, noise allows 0.005151 ${sigmaText}` });
+    expect(noiseVerdict(best, [0.995, 0.995], noise, 'min', 2)).toEqual({ kind: 'confirm', margin: `better by 0.005000, noise allows 0.005151 ${sigmaText}` });
+    // Run 3 of 4: se = 0.004082; bound 0.808290 → t(4) 0.900174 → needs 0.003675.
+    expect(noiseVerdict(best, [0.996, 0.996, 0.996], noise, 'min', 1).kind).toBe('keep');
+    expect(noiseVerdict(best, [0.9965, 0.9965, 0.9965], noise, 'min', 1).kind).toBe('confirm');
+    // Run 4 of 4: se = 0.003819; bound 0.7 → t(4) 0.770614 → needs 0.002943; short of it, within noise.
+    expect(noiseVerdict(best, [0.997, 0.997, 0.997, 0.997], noise, 'min', 0).kind).toBe('keep');
+    expect(noiseVerdict(best, [0.9972, 0.9972, 0.9972, 0.9972], noise, 'min', 0)).toEqual({
       kind: 'discard',
-      reason: 'within noise: better by 0.010000, noise allows 0.012308 (σ 0.005000, 4 degrees of freedom)',
+      reason: `within noise: better by 0.002800, noise allows 0.002943 ${sigmaText}`,
     });
-    // Three runs averaging 0.99: se = 0.005 · √(2/3) = 0.004082 → needs 0.008703 → kept.
-    expect(noiseVerdict(best, [0.99, 0.991, 0.989], noise, 'min', 0).kind).toBe('keep');
+  });
+
+  it('drops, after a second or later run, what is better by less than 0.5 standard errors', () => {
+    // Run 2 of 4: 0.5 → t(4) 0.541243 · 0.004564 = 0.002470 is worth another run; less is not.
+    expect(noiseVerdict(best, [0.9976, 0.9976], noise, 'min', 2)).toEqual({
+      kind: 'discard',
+      reason: `within noise: better by 0.002400 after 2 runs, less than the 0.002470 worth another run ${sigmaText}`,
+    });
+    expect(noiseVerdict(best, [0.9975, 0.9975], noise, 'min', 2).kind).toBe('confirm');
+  });
+
+  it('with --confirm-runs 0 judges the one run at the last run\'s bound', () => {
+    // se = 0.005·√(1/3 + 1) = 0.005774; 0.7 → t(4) 0.770614 → needs 0.004449.
+    expect(noiseVerdict(best, [0.9955], noise, 'min', 0)).toEqual({ kind: 'keep', margin: `better by 0.004500, noise allows 0.004449 ${sigmaText}` });
+    expect(noiseVerdict(best, [0.996], noise, 'min', 0).kind).toBe('discard');
   });
 
   it('is the classic strictly-better rule without any noise estimate and no runs to spare', () => {
@@ -61,6 +96,8 @@ describe('noiseVerdict', () => {
     expect(noiseVerdict([1.0], [1.0], null, 'min', 0).kind).toBe('discard');
     // With runs to spare it runs again rather than keep on one draw.
     expect(noiseVerdict([1.0], [0.9999], null, 'min', 1).kind).toBe('confirm');
+    // No spread at all: one run is the truth.
+    expect(noiseVerdict([1.0, 1.0], [0.9999], { sigma: 0, df: 1 }, 'min', 3)).toEqual({ kind: 'keep', margin: 'better by 0.000100' });
   });
 });
 
@@ -70,13 +107,14 @@ describe('settle', () => {
 
   it('keeps, discards or confirms a run built on the current best by the noise rule', () => {
     const noise = { sigma: 0.005, df: 4 };
-    const run = (values: number[], runsLeft = 2) => ({ outcome: measured(mean(values)), values, runBase: 'bbbbbbb1111', runsLeft });
+    const run = (values: number[], runsLeft = 3) => ({ outcome: measured(mean(values)), values, runBase: 'bbbbbbb1111', runsLeft });
     // Clearly better on one run: confirmed all the same, so the new bar is a mean, not a lucky draw.
     expect(settle(run([0.98]), best, 'min', noise)).toEqual({ kind: 'confirm' });
-    expect(settle(run([0.98, 0.981, 0.979], 0), best, 'min', noise)).toEqual({ kind: 'keep', margin: expect.stringMatching(/^better by 0\.020000, noise allows/) });
+    expect(settle(run([0.98, 0.981], 2), best, 'min', noise)).toEqual({ kind: 'keep', margin: expect.stringMatching(/^better by 0\.019500, noise allows/) });
     expect(settle(run([0.98], 0), best, 'min', noise)).toEqual({ kind: 'keep', margin: expect.stringMatching(/^better by 0\.020000/) });
-    expect(settle(run([0.995]), best, 'min', noise)).toEqual({ kind: 'confirm' });
-    expect(settle(run([0.995], 0), best, 'min', noise)).toEqual({ kind: 'discard', reason: expect.stringMatching(/^within noise/) });
+    expect(settle(run([0.996]), best, 'min', noise)).toEqual({ kind: 'confirm' });
+    expect(settle(run([0.996], 0), best, 'min', noise)).toEqual({ kind: 'discard', reason: expect.stringMatching(/^within noise/) });
+    expect(settle(run([0.9976, 0.9976], 2), best, 'min', noise)).toEqual({ kind: 'discard', reason: expect.stringMatching(/^within noise: better by 0\.002400 after 2 runs/) });
     expect(settle({ ...run([0.98]), outcome: { kind: 'crash', reason: 'OOM', memoryGb: 0 } }, best, 'min', noise)).toEqual({ kind: 'crash' });
     expect(settle(run([0.98]), null, 'min', noise)).toEqual({ kind: 'keep' }); // the baseline: nothing to beat
   });
