@@ -27,10 +27,14 @@ if (!CHROMIUM) console.log('report browser tests skipped: no Chromium at /usr/bi
 const TAG = 'night';
 const OTHER = 'second';
 const ANCHOR = '# experiments: each adds its line below\n';
-/** val_bpb is 1.0 minus the GAIN_ lines, plus 0.0004 on odd seeds: runs of the same code differ, so the noise is measured. */
+/**
+ * val_bpb is 1.0 minus the GAIN_ lines, 0.0004 lower on an experiment's first run (seed n·1000 + 1):
+ * runs of the same code differ, so the noise is measured, and a first run is the lucky draw that a
+ * tiny gain needs to be confirmed and then found within the noise.
+ */
 const TRAINER = `# report-night trainer
 import os
-${ANCHOR}value = 1.0 - sum(v for k, v in list(globals().items()) if k.startswith("GAIN_")) + (int(os.environ.get("AUTORESEARCH_SEED", "1")) % 2) * 0.0004
+${ANCHOR}value = 1.0 - sum(v for k, v in list(globals().items()) if k.startswith("GAIN_")) - (int(os.environ.get("AUTORESEARCH_SEED", "1")) % 1000 == 1) * 0.0004
 print("step 00001 | loss 3.2100", flush=True)
 if globals().get("CRASH"):
     raise RuntimeError("boom: the planned crash")
@@ -48,7 +52,7 @@ const PLAN: Record<number, { line: string; description: string; notes?: string }
   2: { line: 'GAIN_2 = -0.02', description: `try ${INJECTED}`, notes: NOTE }, // discarded: not better
   3: { line: 'CRASH = 1', description: 'a change that crashes' }, // crash
   4: { line: 'GAIN_4 = 0.03', description: 'wider model (GAIN_4)' }, // kept, after the resume
-  5: { line: 'GAIN_5 = 0.0003', description: 'a tiny gain (GAIN_5)' }, // within noise: a near miss
+  5: { line: 'GAIN_5 = 0.0001', description: 'a tiny gain (GAIN_5)' }, // better by about a third of a standard error: within noise, a near miss
 };
 
 type Body = { messages?: unknown };
@@ -270,7 +274,7 @@ describe.skipIf(!CHROMIUM)('the report in headless Chromium', () => {
     expect(more).toMatch(/2 runs: \d\.\d{6}, \d\.\d{6}/);
     expect(more).toContain('within noise');
     expect(more).toContain(`git show refs/autoresearch/${TAG}/discarded/`);
-    expect(await miss.locator('.diff tr.add').textContent()).toContain('+GAIN_5 = 0.0003');
+    expect(await miss.locator('.diff tr.add').textContent()).toContain('+GAIN_5 = 0.0001');
     // Clicking a chart dot opens its experiment.
     await page.locator('#t0-tag .chart path[aria-roledescription="circle"][aria-label^="#2 "]').dispatchEvent('click');
     await page.waitForFunction(() => (document.getElementById('t0-e2') as HTMLDetailsElement).open, null, { timeout: 10_000 });
