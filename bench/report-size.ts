@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { ZERO_USAGE, type ResultRow, type Status } from '../src/engine/types.js';
 import { appendResult } from '../src/ledger/results.js';
 import { experimentLogPath } from '../src/ledger/state.js';
+import { prng } from './harness.js';
 
 const { values: opts } = parseArgs({ options: { experiments: { type: 'string', default: '500' } } });
 const N = Number(opts.experiments);
@@ -27,17 +28,6 @@ const CLI = path.resolve('dist/cli.js');
 const TRAIN = fs.readFileSync(path.resolve('train.py'), 'utf8');
 const KNOBS = TRAIN.split('\n').flatMap((line, i) => (/^[A-Z_]+ = [0-9.(]/.test(line) ? [i] : []));
 
-/** Deterministic pseudo-random numbers (mulberry32), so every run of the bench makes the same night. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(20);
 const words = 'raise lower the matrix learning rate warmup fraction of budget depth width heads rotary base softcap logits batch muon momentum embedding head adam betas schedule cosine because loss plateaued early'.split(' ');
 const text = (chars: number): string => {

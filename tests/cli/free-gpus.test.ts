@@ -16,7 +16,7 @@ import { say, startFakeApi, turn, type FakeApi } from '../../src/fakeapi/index.j
 import { readResultsFile } from '../../src/ledger/results.js';
 import { readExperimentState } from '../../src/ledger/state.js';
 import { drillWorkspace, running } from '../helpers/drill.js';
-import { PID_FILE_PY, pidFile } from '../helpers/workspace.js';
+import { GATED_TRAINER, gatedRuns, isWaiting, openGate, removeGates } from '../helpers/seed-gates.js';
 
 const CLI = path.resolve('dist/cli.js');
 if (!fs.existsSync(CLI)) throw new Error('Build first: npm run build (npm test does it).');
@@ -27,46 +27,7 @@ const TAG = 'free';
 const PATIENCE_MS = 60_000;
 
 /** Seed-dependent values, so the baseline's runs differ (a noise estimate) and each run's seed is visible in its value. */
-const TRAINER = `# free-gpus trainer: records its run, then waits at its own gate
-import hashlib, os, tempfile, time
-seed = int(os.environ["AUTORESEARCH_SEED"])
-gates = ${PID_FILE_PY('gates')}
-os.makedirs(gates, exist_ok=True)
-with open(${PID_FILE_PY('runs')}, "a") as f:
-    f.write(f"{seed} {os.environ.get('CUDA_VISIBLE_DEVICES', '-')} {os.getpid()}\\n")
-open(os.path.join(gates, f"{seed}.waiting"), "w").close()
-deadline = time.time() + 120
-while not os.path.exists(os.path.join(gates, f"{seed}.go")):
-    if time.time() > deadline:
-        raise SystemExit("the test never opened this run's gate")
-    time.sleep(0.02)
-print("---")
-print(f"val_bpb:          {1.0 + 0.001 * seed:.6f}")
-print("peak_vram_mb:     1024.0", flush=True)
-`;
-
-interface Run {
-  seed: number;
-  gpu: string;
-  pid: number;
-}
-
-const runsOf = (dir: string): Run[] => {
-  const file = pidFile(dir, 'runs');
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [seed, gpu, pid] = line.split(' ');
-      return { seed: Number(seed), gpu: gpu!, pid: Number(pid) };
-    });
-};
-
-const waiting = (dir: string, seed: number): boolean => fs.existsSync(path.join(pidFile(dir, 'gates'), `${seed}.waiting`));
-const open = (dir: string, seed: number): void => fs.writeFileSync(path.join(pidFile(dir, 'gates'), `${seed}.go`), '');
+const TRAINER = GATED_TRAINER('1.0 + 0.001 * seed');
 
 async function until(what: string, ok: () => boolean, output: () => string): Promise<void> {
   const deadline = Date.now() + PATIENCE_MS;
@@ -90,8 +51,7 @@ function startCli(api: FakeApi, dir: string): { child: ChildProcess; exited: Pro
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) {
-    fs.rmSync(pidFile(d, 'gates'), { recursive: true, force: true });
-    fs.rmSync(pidFile(d, 'runs'), { force: true });
+    removeGates(d);
     fs.rmSync(d, { recursive: true, force: true });
   }
 });
@@ -104,14 +64,14 @@ describe('autoresearch --gpus 0,1,2 --baseline-runs 3', () => {
       const dir = drillWorkspace('autoresearch-free-gpus-', TRAINER, dirs);
       const first = startCli(api, dir);
       // All three wait at their gates at the same time: they train at once.
-      await until('the three baseline runs to wait at their gates together', () => [1, 2, 3].every((s) => waiting(dir, s)), first.output);
-      expect(runsOf(dir).map((r) => [r.seed, r.gpu]).sort()).toEqual([
+      await until('the three baseline runs to wait at their gates together', () => [1, 2, 3].every((s) => isWaiting(dir, s)), first.output);
+      expect(gatedRuns(dir).map((r) => [r.seed, r.gpu]).sort()).toEqual([
         [1, '0'],
         [2, '1'],
         [3, '2'],
       ]);
       // One finishes and is measured; then the command is killed while the other two still train.
-      open(dir, 1);
+      openGate(dir, 1);
       await until('the first run to be measured', () => (readExperimentState(dir, TAG, 0)?.values ?? []).length === 1, first.output);
       // Every run aside is on record before the kill, so the restart can find it.
       expect(
@@ -121,11 +81,11 @@ describe('autoresearch --gpus 0,1,2 --baseline-runs 3', () => {
       ).toEqual([1, 2]);
       first.child.kill('SIGKILL');
       expect(await first.exited).toBe('SIGKILL');
-      const orphans = runsOf(dir).filter((r) => r.seed !== 1);
+      const orphans = gatedRuns(dir).filter((r) => r.seed !== 1);
       expect(orphans.every((r) => running(r.pid))).toBe(true);
 
       // The same command again: the orphans are stopped, the measured run kept, two new runs at once.
-      for (const seed of [4, 5]) open(dir, seed);
+      for (const seed of [4, 5]) openGate(dir, seed);
       const second = startCli(api, dir);
       const code = await second.exited;
       expect(code, second.output()).toBe(0);
@@ -133,7 +93,7 @@ describe('autoresearch --gpus 0,1,2 --baseline-runs 3', () => {
       expect(second.output()).toContain('the baseline was stopped after 1 measured run');
       expect(orphans.filter((r) => running(r.pid))).toEqual([]);
 
-      const runs = runsOf(dir);
+      const runs = gatedRuns(dir);
       const seeds = runs.map((r) => r.seed);
       expect(new Set(seeds).size).toBe(seeds.length); // no seed twice
       expect(seeds.sort()).toEqual([1, 2, 3, 4, 5]);

@@ -14,29 +14,12 @@ import { runLoop } from '../../src/engine/loop.js';
 import { readResultsFile } from '../../src/ledger/results.js';
 import { ZERO_USAGE, type Agent, type EngineEvent, type ExperimentContext, type Proposal } from '../../src/engine/types.js';
 import { drillWorkspace } from '../helpers/drill.js';
-import { PID_FILE_PY, pidFile } from '../helpers/workspace.js';
+import { GATED_TRAINER, gatedRuns, isWaiting, openGate, removeGates, waitingSeeds } from '../helpers/seed-gates.js';
 
 const PATIENCE_MS = 60_000;
 
-/** val_bpb is VALUE, plus 0.002 on even seeds: runs of one code differ, so there is a noise estimate. */
-const TRAINER = (value: number) => `# gated trainer
-import hashlib, os, tempfile, time
-VALUE = ${value}
-seed = int(os.environ["AUTORESEARCH_SEED"])
-gates = ${PID_FILE_PY('gates')}
-os.makedirs(gates, exist_ok=True)
-with open(${PID_FILE_PY('runs')}, "a") as f:
-    f.write(f"{seed} {os.environ.get('CUDA_VISIBLE_DEVICES', '-')}\\n")
-open(os.path.join(gates, f"{seed}.waiting"), "w").close()
-deadline = time.time() + 120
-while not os.path.exists(os.path.join(gates, f"{seed}.go")):
-    if time.time() > deadline:
-        raise SystemExit("the test never opened this run's gate")
-    time.sleep(0.02)
-print("---")
-print(f"val_bpb:          {VALUE + (0.002 if seed % 2 == 0 else 0):.6f}")
-print("peak_vram_mb:     1024.0", flush=True)
-`;
+/** val_bpb is `value`, plus 0.002 on even seeds: runs of one code differ, so there is a noise estimate. */
+const TRAINER = (value: number) => GATED_TRAINER(`${value} + (0.002 if seed % 2 == 0 else 0)`);
 
 /** Experiment 1: a small gain, within the noise of one run (so it is confirmed under any rule). Experiment 2: worse, drafted only when `release` resolves. */
 class HeldAgent implements Agent {
@@ -54,8 +37,7 @@ class HeldAgent implements Agent {
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) {
-    fs.rmSync(pidFile(d, 'gates'), { recursive: true, force: true });
-    fs.rmSync(pidFile(d, 'runs'), { force: true });
+    removeGates(d);
     fs.rmSync(d, { recursive: true, force: true });
   }
 });
@@ -63,9 +45,8 @@ afterAll(() => {
 describe('confirmation runs on idle GPUs', () => {
   it('a candidate\'s confirmation runs train at once, its own GPU and an idle one, ahead of the draft not yet ready', async () => {
     const dir = drillWorkspace('autoresearch-free-gpus-', TRAINER(1.0), dirs);
-    const gates = pidFile(dir, 'gates');
-    const waiting = (seed: number) => fs.existsSync(path.join(gates, `${seed}.waiting`));
-    const open = (seed: number) => fs.writeFileSync(path.join(gates, `${seed}.go`), '');
+    const waiting = (seed: number) => isWaiting(dir, seed);
+    const open = (seed: number) => openGate(dir, seed);
     const agent = new HeldAgent();
     const events: EngineEvent[] = [];
     const [b1, b2] = [seedOf(0, 0), seedOf(0, 1)];
@@ -85,10 +66,10 @@ describe('confirmation runs on idle GPUs', () => {
         openIf([c2, c3]);
         agent.release();
       }
-      if (opened.has(c2)) for (const name of fs.existsSync(gates) ? fs.readdirSync(gates) : []) if (name.endsWith('.waiting')) openIf([Number(name.split('.')[0])]);
+      if (opened.has(c2)) for (const seed of waitingSeeds(dir)) openIf([seed]);
       if (!opened.has(c2) && Date.now() - started > PATIENCE_MS) {
         failure = `waited ${PATIENCE_MS / 1000} s for the two confirmation runs to wait at their gates together`;
-        for (const name of fs.existsSync(gates) ? fs.readdirSync(gates) : []) if (name.endsWith('.waiting')) open(Number(name.split('.')[0]));
+        for (const seed of waitingSeeds(dir)) open(seed);
         agent.release();
       }
     }, 10);
@@ -103,12 +84,8 @@ describe('confirmation runs on idle GPUs', () => {
     } finally {
       clearInterval(timer);
     }
-    const runs = fs
-      .readFileSync(pidFile(dir, 'runs'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' '));
-    const gpuOf = (seed: number) => runs.find(([s]) => Number(s) === seed)?.[1];
+    const runs = gatedRuns(dir);
+    const gpuOf = (seed: number) => runs.find((r) => r.seed === seed)?.gpu;
     // The baseline's two runs, one per GPU; the candidate's confirmations, one on its own GPU and one on the idle one.
     expect([gpuOf(b1), gpuOf(b2)].sort()).toEqual(['0', '1']);
     expect([gpuOf(c2), gpuOf(c3)].sort()).toEqual(['0', '1']);
