@@ -51,6 +51,14 @@ export function decide(outcome: Outcome, best: number | null, direction: Directi
   return isBetter(outcome.value, best, direction) ? 'keep' : 'discard';
 }
 
+/**
+ * What runs of one code that trained at once amount to: a stop by the user first, then any crash
+ * (it stands for them all), else the first run's measurement (the one whose log the row keeps).
+ */
+export function batchOutcome(outcomes: readonly Outcome[]): Outcome {
+  return outcomes.find((o) => o.kind === 'crash' && o.reason === 'interrupted') ?? outcomes.find((o) => o.kind === 'crash') ?? outcomes[0]!;
+}
+
 /** The description as logged: a crash carries its reason in parentheses at the end. */
 export function describe(description: string, outcome: Outcome): string {
   return outcome.kind === 'crash' ? `${description} (${outcome.reason})` : description;

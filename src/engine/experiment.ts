@@ -7,8 +7,8 @@
 import path from 'node:path';
 import { GitRepo, short } from '../git/repo.js';
 import { clearExperimentState, worktreePath, writeExperimentState } from '../ledger/state.js';
-import type { Outcome } from './decide.js';
-import { allEnded, DISK_FULL, discardedRef, fixLogTail, interruptExitCode, movedRef, RUN_LOG, slotField, type AgentEdit, type Lab, type Slot, type SlotPool } from './lab.js';
+import { batchOutcome, type Outcome } from './decide.js';
+import { DISK_FULL, discardedRef, fixLogTail, interruptExitCode, movedRef, RUN_LOG, slotField, type AgentEdit, type Lab, type Slot, type SlotPool } from './lab.js';
 import { measuredOn, needsRebase, settle } from './schedule.js';
 import { addUsage, ZERO_USAGE, type ResultRow, type Status, type Usage } from './types.js';
 
@@ -160,8 +160,7 @@ class Experiment {
     for (;;) {
       for (const o of outcomes) if (o.kind === 'measured') values.push(o.value);
       if (outcomes.some((o) => o.kind === 'measured')) lab.noteIfPossible(n, { values: [...values] }); // a kill before the row is written still logs these runs
-      // Runs that trained at once are judged together; any crash among them stands for them all (a stop by the user first).
-      const outcome = outcomes.find((o) => o.kind === 'crash' && o.reason === 'interrupted') ?? outcomes.find((o) => o.kind === 'crash') ?? outcomes.at(-1)!;
+      const outcome = batchOutcome(outcomes); // runs that trained at once are judged together
       let aside = 0; // confirmation runs to train at once on idle slots, beside this slot's
       // Held until the row is written and the branch moved: `return await` below, not `return`, or
       // the lock would go the moment record() first awaits, and another experiment could settle
@@ -227,10 +226,7 @@ class Experiment {
     this.ownRun = first;
     this.lab.noteIfPossible(this.n, { runs: this.runs });
     try {
-      return await allEnded([
-        this.lab.train(this.n, this.dir, this.slot, detail, first),
-        ...idle.map(({ slot }, i) => this.lab.trainAside(this.n, this.commit, slot, first + 1 + i)),
-      ]);
+      return await this.lab.trainAtOnce(this.n, this.dir, this.commit, [this.slot, ...idle.map((t) => t.slot)], detail, first);
     } finally {
       for (const { release } of idle) release();
     }

@@ -345,8 +345,7 @@ export class Lab {
         onStart: (ref: RunRef) => {
           jobId = ref.jobId;
           if (aside) {
-            const others = readExperimentState(this.dir, this.tag, experiment)?.aside ?? [];
-            this.note(experiment, { aside: [...others.filter((a) => a.run !== run), { run, runPid: ref.pid, runId: ref.runId, jobId: ref.jobId }] });
+            this.note(experiment, { aside: this.asideWith(experiment, run, { run, runPid: ref.pid, runId: ref.runId, jobId: ref.jobId }) });
             return;
           }
           // The baseline (always experiment 0) keeps its phase: a restart goes on from its measured runs.
@@ -368,10 +367,7 @@ export class Lab {
         },
       },
     );
-    if (aside) {
-      const others = readExperimentState(this.dir, this.tag, experiment)?.aside ?? [];
-      this.noteIfPossible(experiment, { aside: others.filter((a) => a.run !== run) });
-    }
+    if (aside) this.noteIfPossible(experiment, { aside: this.asideWith(experiment, run) });
     // Only regular files in a real directory: train.py may have left a symlink to ~/.bashrc at any of these names (untrusted-file.ts).
     const log = readRegular(logPath) ?? '';
     realDirectory(path.dirname(resultPath));
@@ -454,6 +450,27 @@ export class Lab {
     return row;
   }
 
+  /** The state file's runs aside of `experiment` with run `run`'s entry replaced by `entry` (or dropped). */
+  private asideWith(experiment: number, run: number, entry?: NonNullable<InFlight['aside']>[number]): NonNullable<InFlight['aside']> {
+    const others = (readExperimentState(this.dir, this.tag, experiment)?.aside ?? []).filter((a) => a.run !== run);
+    return entry ? [...others, entry] : others;
+  }
+
+  /**
+   * Runs `first`, `first` + 1, … of `commit` at once, one per slot: the first in `cwd` (the
+   * experiment's own checkout, whose run.log is the row's), the others aside (trainAside).
+   * `onOutcome` hears each as it ends; the outcomes come back in slot order once all have ended.
+   */
+  trainAtOnce(experiment: number, cwd: string, commit: string, slots: readonly Slot[], detail: string, first: number, onOutcome?: (o: Outcome) => void): Promise<Outcome[]> {
+    return allEnded(
+      slots.map(async (slot, i) => {
+        const o = await (i === 0 ? this.train(experiment, cwd, slot, detail, first) : this.trainAside(experiment, commit, slot, first + i));
+        onOutcome?.(o);
+        return o;
+      }),
+    );
+  }
+
   /**
    * The `run`-th run of `commit`, aside from the experiment's own (see train): in a worktree of its
    * own, removed after, its log kept as the run's. Another GPU trains the same code at the same time.
@@ -504,7 +521,7 @@ export class Lab {
  * Every promise's value, in order, once all have ended. Unlike Promise.all, a failure waits for the
  * others: runs that train at once must all be over before their GPUs are handed back.
  */
-export async function allEnded<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+async function allEnded<T>(promises: readonly Promise<T>[]): Promise<T[]> {
   const ended = await Promise.allSettled(promises);
   const failed = ended.find((e): e is PromiseRejectedResult => e.status === 'rejected');
   if (failed) throw failed.reason;

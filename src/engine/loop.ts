@@ -14,12 +14,12 @@ import { acquireLock } from '../ledger/lock.js';
 import { decideSandbox } from '../proc/sandbox.js';
 import { cutTornTail, readResultsFile, RESULTS_FILE, rowsOfTag, widenHeader } from '../ledger/results.js';
 import { clearExperimentState, lockPath, logsDir, readAllInFlight, readExperimentState, settleUnfinishedWrites, STATE_DIR, tagDir, writeExperimentState, writeTagConfig, type InFlight } from '../ledger/state.js';
-import { allEnded, Lab, interruptExitCode, RUN_LOG, slotField, type LoopOptions, type Slot } from './lab.js';
+import { Lab, interruptExitCode, RUN_LOG, slotField, type LoopOptions, type Slot } from './lab.js';
 import { preflight, UsageError } from './preflight.js';
 import { runCount } from './noise.js';
 import { recover } from './recovery.js';
 import { Scheduler } from './scheduler.js';
-import type { Outcome } from './decide.js';
+import { batchOutcome, type Outcome } from './decide.js';
 import { ZERO_USAGE, type Agent, type EngineConfig } from './types.js';
 
 export { UsageError } from './preflight.js';
@@ -198,18 +198,13 @@ async function runBaseline(lab: Lab, slots: Slot[]): Promise<{ reason: string; e
     // Written down before the runs start: a kill -9 during them must not let their seeds be used again.
     lab.note(0, { runs: run });
     const detail = baselineDetail(values.length, batch.length, wanted);
-    const outcomes = await allEnded(
-      batch.map(async (slot, i) => {
-        const o = await (i === 0 ? lab.train(0, lab.dir, slot, detail, first) : lab.trainAside(0, head, slot, first + i));
-        if (o.kind === 'measured') {
-          values.push(o.value);
-          lab.noteIfPossible(0, { values: [...values] }); // each as it comes: a kill -9 while the others train keeps it
-        }
-        return o;
-      }),
-    );
+    const outcomes = await lab.trainAtOnce(0, lab.dir, head, batch, detail, first, (o) => {
+      if (o.kind !== 'measured') return;
+      values.push(o.value);
+      lab.noteIfPossible(0, { values: [...values] }); // each as it comes: a kill -9 while the others train keeps it
+    });
     // A crashed baseline stops the night (no mean to make); a stop by the user is said as such.
-    outcome = outcomes.find((o) => o.kind === 'crash' && o.reason === 'interrupted') ?? outcomes.find((o) => o.kind === 'crash') ?? outcomes[0]!;
+    outcome = batchOutcome(outcomes);
     if (outcome.kind !== 'measured' || values.length >= wanted) break;
     lab.keepLog(0, head, logPath, `-run${first + 1}`);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, describe as describeRow, improvementPercent, isBetter, judgeRun, standingOf, stopReason, type RunFacts } from '../../src/engine/decide.js';
+import { batchOutcome, decide, describe as describeRow, improvementPercent, isBetter, judgeRun, standingOf, stopReason, type RunFacts } from '../../src/engine/decide.js';
 import { ZERO_USAGE, type ResultRow } from '../../src/engine/types.js';
 
 const ok = (log: string, over: Partial<RunFacts> = {}): RunFacts => ({ exitCode: 0, signal: null, timedOut: false, interrupted: false, log, ...over });
@@ -48,6 +48,18 @@ describe('decide', () => {
 
 const row = (status: ResultRow['status'], value: number, commit: string): ResultRow => ({
   commit, value, memoryGb: 1, status, description: commit, tag: 't', startedAt: '', seconds: 1, usage: ZERO_USAGE,
+});
+
+describe('batchOutcome', () => {
+  const measured = (value: number) => ({ kind: 'measured' as const, value, memoryGb: 44 });
+  const crash = (reason: string) => ({ kind: 'crash' as const, reason, memoryGb: 0 });
+
+  it('a stop by the user stands for the runs, then any crash, else the first run', () => {
+    expect(batchOutcome([measured(0.9), crash('OOM'), crash('interrupted')])).toEqual(crash('interrupted'));
+    expect(batchOutcome([measured(0.9), crash('OOM'), measured(0.8)])).toEqual(crash('OOM'));
+    expect(batchOutcome([measured(0.9), measured(0.8)])).toEqual(measured(0.9));
+    expect(batchOutcome([measured(0.7)])).toEqual(measured(0.7));
+  });
 });
 
 describe('standingOf', () => {
